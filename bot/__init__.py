@@ -1,0 +1,1 @@
+"""How soc-bot talks and runs: settings, Slack app, renderers, console, CLI, worker."""

@@ -1,0 +1,54 @@
+"""Opening the configured database and Board for the CLI, console, demo and servers."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from handlers.register_io import ImportResult, import_rows, load_partners, read_rows
+from models.boards import get_or_create_board
+from models.db import make_engine, session_scope
+from models.migrate import current_revision, head_revision
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+ANNEX_B = DATA / "annex_b.csv"
+PARTNERS = DATA / "partners.csv"
+
+
+class NotMigrated(Exception):
+    """The database schema is missing or behind; `soc-bot db upgrade` fixes it."""
+
+
+def open_engine(settings: Settings, *, check_schema: bool = True) -> Engine:
+    """An engine for the configured database, refusing one whose schema is not up to date."""
+    engine = make_engine(settings.database_url)
+    if check_schema and current_revision(engine) != head_revision():
+        engine.dispose()
+        raise NotMigrated("The database schema is not up to date: run `soc-bot db upgrade` first.")
+    return engine
+
+
+def ensure_board(engine: Engine, settings: Settings, now: datetime | None = None) -> None:
+    """Create the configured Board (with the standard key crime areas) if it does not exist."""
+    with session_scope(engine) as session:
+        get_or_create_board(session=session, slug=settings.board_slug, name=settings.board_name,
+                            now=now or datetime.now(UTC))  # fmt: skip
+
+
+def import_file(
+    engine: Engine,
+    settings: Settings,
+    path: Path,
+    *,
+    now: datetime,
+    partners: Path | None = PARTNERS,
+) -> tuple[ImportResult, list[str]]:
+    """Load partners (if given) and the actions in `path` (CSV or JSON) in one transaction."""
+    text = path.read_text(encoding="utf-8-sig")
+    with session_scope(engine) as session:
+        board = get_or_create_board(session=session, slug=settings.board_slug,
+                                    name=settings.board_name, now=now)  # fmt: skip
+        added = load_partners(session, board, partners.read_text("utf-8")) if partners else []
+        rows = read_rows(text, json_format=path.suffix.casefold() == ".json")
+        return import_rows(session, board, rows, now), added

@@ -1,0 +1,1 @@
+"""What the bot does, whatever the channel: the `/soc` command language over the register."""

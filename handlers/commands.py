@@ -1,0 +1,150 @@
+"""The `/soc` command table, the dispatcher and the help text built from the table."""
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from handlers import actions, admin, summary
+from handlers.context import Context
+from handlers.errors import CommandError
+from handlers.parsing import Args, split_args, tokenize
+from handlers.replies import Fact, Reply, Section, error_reply
+
+
+@dataclass(frozen=True)
+class Command:
+    """One `/soc` command: its words, usage, who may use it and the handler that runs it."""
+
+    words: tuple[str, ...]
+    usage: str
+    summary: str
+    who: str
+    run: Callable[..., Reply]
+    options: frozenset[str] = frozenset()
+    raw: bool = False  # the handler takes the rest of the text exactly as typed
+
+    @property
+    def name(self) -> str:
+        """The command's words, e.g. `action status`."""
+        return " ".join(self.words)
+
+
+EVERYONE, PARTNERS, ADMINS = (
+    "members",
+    "lead partners, chair, secretariat",
+    "chair, deputy, secretariat",
+)
+
+
+def _help(session: Session, ctx: Context, args: Args) -> Reply:
+    return help_reply(args.text())
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(("help",), "help [topic]", "What you can type; `help action` for one topic.", "anyone",
+            _help),
+    Command(("action", "status"),
+            "action status [all | <ref> | area <name> | partner <name> | overdue] [page N]",
+            "Your partner's actions, all of them, one in full, an area's, a partner's, or the "
+            "overdue ones.", EVERYONE, actions.status),
+    Command(("action", "add"),
+            'action add area=<area> lead=<partner>[,<partner>] title="..." [action="..."] '
+            '[barriers="..."] [outcomes="..."] [due=<date>] [strand=pursue,prevent] [rag=<colour>] '
+            "[confidential=yes]",
+            "Add an action to the register.", ADMINS, actions.add,
+            frozenset(actions.ADD_OPTIONS)),
+    Command(("action", "update"),
+            'action update <ref> [rag=<colour>] [due=<date>] [note="..."] [title=...] [action=...] '
+            "[barriers=...] [outcomes=...] [strand=...] [lead=...] [area=...] [confidential=...]",
+            "Change an action; every change is kept in its history.", PARTNERS, actions.update,
+            frozenset(actions.UPDATE_OPTIONS)),
+    Command(("action", "done"), 'action done <ref> note="<outcome>"',
+            "Mark an action complete (Blue), saying what it achieved.", PARTNERS, actions.done,
+            frozenset({"note"})),
+    Command(("action", "note"), "action note <ref> <text>",
+            "Add a progress note (counts as an update).", PARTNERS, actions.note, raw=True),
+    Command(("action", "history"), "action history <ref>",
+            "Every change to an action: who, when, old → new.", EVERYONE, actions.history),
+    Command(("rag",), "rag [private]",
+            "RAG summary by key crime area and 4P strand, changes since the last meeting and "
+            "exceptions; the chair, deputy and secretariat post it in the channel.",
+            EVERYONE, summary.rag_summary),
+    Command(("area", "list"), "area list", "The key crime areas, priorities first.", EVERYONE,
+            admin.area_list),
+    Command(("area", "add"), 'area add "<name>"', "Add a key crime area of the Board's own.",
+            ADMINS, admin.area_add),
+    Command(("member", "add"),
+            'member add <@user> name="..." role=<role> [partner=<partner>] [deputy=<@user>] '
+            "[away=yes|no]",
+            "Add a member or change their role, partner, deputy or away status.", ADMINS,
+            admin.member_add, frozenset(admin.MEMBER_OPTIONS)),
+    Command(("member", "list"), "member list", "Who is on the Board.", EVERYONE,
+            admin.member_list),
+    Command(("partner", "add"), 'partner add "<name>" [aliases="A, B"] [collective=yes]',
+            "Add a partner organisation.", ADMINS, admin.partner_add,
+            frozenset(admin.PARTNER_OPTIONS)),
+    Command(("partner", "list"), "partner list", "Partner organisations and their aliases.",
+            EVERYONE, admin.partner_list),
+)  # fmt: skip
+
+TOPICS = sorted({c.words[0] for c in COMMANDS})
+
+
+def dispatch(*, session: Session, ctx: Context, text: str) -> Reply:
+    """Run one line of `/soc` text; every mistake becomes an explanatory error reply."""
+    try:
+        words = tokenize(text)
+        if not words:
+            return help_reply("")
+        command = _match(words)
+        if command.raw:
+            return command.run(session, ctx, _remainder(text, len(command.words)))
+        args = split_args(words[len(command.words) :], set(command.options))
+        return command.run(session, ctx, args)
+    except CommandError as err:
+        return error_reply(err.message, err.hint)
+
+
+def _match(words: list[str]) -> Command:
+    lowered = [w.casefold() for w in words]
+    for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
+        if tuple(lowered[: len(command.words)]) == command.words:
+            return command
+    # `action A-3` and `action 3` are common shorthands for `action status A-3`.
+    if lowered[0] == "action" and len(lowered) == 2 and re.match(r"^(a-?|#)?\d+$", lowered[1]):
+        return next(c for c in COMMANDS if c.words == ("action", "status"))
+    typed = " ".join(lowered[:2])
+    names = [c.name for c in COMMANDS]
+    close = difflib.get_close_matches(typed, names, n=1, cutoff=0.6)
+    if lowered[0] in TOPICS:
+        subs = ", ".join(c.words[1] for c in COMMANDS if c.words[0] == lowered[0])
+        raise CommandError(f"`{lowered[0]}` needs one of: {subs}.", f"See `help {lowered[0]}`.")
+    hint = f"Did you mean `{close[0]}`? " if close else ""
+    raise CommandError(f"I don't know the command “{' '.join(words[:2])}”.",
+                       hint + "Type `help` for the list.")  # fmt: skip
+
+
+def _remainder(text: str, skip_words: int) -> str:
+    match = re.match(r"\s*" + r"\S+\s*" * skip_words, text)
+    return text[match.end() :] if match else ""
+
+
+def help_reply(topic: str) -> Reply:
+    """The command list, or one topic's commands with full usage."""
+    topic = topic.strip().casefold()
+    if topic and topic not in TOPICS:
+        return error_reply(f"There is no help topic “{topic}”.", "Topics: " + ", ".join(TOPICS))
+    shown = [c for c in COMMANDS if not topic or c.words[0] == topic]
+    section = Section(
+        "Commands" if not topic else f"`{topic}` commands",
+        facts=[Fact(f"/soc {c.usage}", f"{c.summary} ({c.who})") for c in shown],
+    )
+    return Reply(
+        title="soc-bot: the Board's action register",
+        text="References look like A-12 (typing 12 works). Dates are UK style: 31/01/2027, "
+        "31 Jan, next friday. RAG: red, amber (orange), green, blue (complete).",
+        sections=[section],
+    )

@@ -1,0 +1,103 @@
+"""Turning register rows into reply items: titles, facts and the operations a reader may use."""
+
+from sqlmodel import Session
+
+from handlers.context import Context
+from handlers.permissions import may_update
+from handlers.replies import Fact, Item
+from handlers.vocab import RAG_LABELS
+from models.actions import areas_by_id, leads_of, strands_of
+from models.tables import Action, ActionChange, Rag
+
+TITLE_LENGTH = 90
+OPERATIONS = ("update", "done", "note")
+
+
+def action_title(action: Action) -> str:
+    """A one-line title: the issue, or the first line of the action text."""
+    text = action.issue or action.action_text or "(no description)"
+    first = text.strip().splitlines()[0] if text.strip() else "(no description)"
+    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def action_items(
+    session: Session, ctx: Context, actions: list[Action], *, full: bool = False
+) -> list[Item]:
+    """Reply items for actions, loading areas, leads and strands in one query each."""
+    ids = [a.id for a in actions]
+    areas = areas_by_id(session=session, board_id=ctx.board.id)
+    leads = leads_of(session=session, action_ids=ids)
+    strands = strands_of(session=session, action_ids=ids)
+    items = []
+    for action in actions:
+        lead_names = ", ".join(p.name for p in leads[action.id]) or "no lead partner"
+        facts = [
+            Fact("Area", areas[action.area_id].name),
+            Fact("Lead", lead_names),
+            Fact("Due", action.due_date or "next Board meeting"),
+            Fact("Updated", action.updated_at),
+        ]
+        if full:
+            facts.append(
+                Fact("4P strands", ", ".join(s.title() for s in strands[action.id]) or "not set")
+            )
+            facts.append(Fact("RAG", RAG_LABELS[Rag(action.rag)]))
+            if action.confidential:
+                facts.append(Fact("Confidential", "yes: closed item, never shown in channels"))
+        body = ""
+        if full:
+            body = "\n".join(
+                f"{label}: {text}"
+                for label, text in (
+                    ("Issue", action.issue),
+                    ("Actions", action.action_text),
+                    ("Potential barriers", action.barriers),
+                    ("Expected outcomes", action.outcomes),
+                )
+                if text
+            )
+        lead_ids = {p.id for p in leads[action.id]}
+        allowed = may_update(session, ctx.member, lead_ids)
+        items.append(
+            Item(
+                title=("🔒 " if action.confidential else "") + action_title(action),
+                ref=action.ref,
+                rag=action.rag,
+                facts=facts,
+                body=body,
+                operations=OPERATIONS if allowed and action.rag != Rag.BLUE else (),
+            )
+        )
+    return items
+
+
+def describe_change(change: ActionChange, area_names: dict[int, str]) -> str:
+    """One history entry as a sentence."""
+    if change.field == "created":
+        text = "created"
+    elif change.field == "note":
+        text = "note"
+    elif change.field in ("leads", "strands"):
+        text = f"{change.field} changed"
+    else:
+        old, new = change.old_value, change.new_value
+        if change.field == "area_id":
+            old = area_names.get(int(old), old) if old else old
+            new = area_names.get(int(new), new) if new else new
+        label = {"area_id": "area", "action_text": "actions", "due_date": "due"}.get(
+            change.field, change.field
+        )
+        text = f"{label}: {_short(old) or '(blank)'} → {_short(new) or '(blank)'}"
+    if change.note:
+        text += f" — “{_short(change.note, 300)}”"
+    return text
+
+
+def history_facts(changes: list[ActionChange], area_names: dict[int, str]) -> list[Fact]:
+    """History entries as dated facts, each naming who made the change."""
+    return [Fact(c.actor_name, describe_change(c, area_names), at=c.at) for c in changes]
+
+
+def _short(text: str | None, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""Tables of the Board's action register and the persistence functions over them."""

@@ -1,0 +1,442 @@
+"""Actions, their lead partners and strands, and the append-only change history."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlmodel import Session, select
+
+from models.tables import (
+    Action,
+    ActionChange,
+    ActionLead,
+    ActionStrand,
+    CrimeArea,
+    Member,
+    Partner,
+    Rag,
+)
+
+# Fields whose changes are recorded in the history, in display order.
+TRACKED_FIELDS = (
+    "area_id",
+    "issue",
+    "action_text",
+    "barriers",
+    "outcomes",
+    "rag",
+    "due_date",
+    "confidential",
+)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which confidential actions a reader may see: all, none, or those led by some partners."""
+
+    all_confidential: bool = False
+    partner_ids: frozenset[int] = frozenset()
+
+    def clause(self) -> ColumnElement[bool]:
+        """SQL condition selecting the actions this reader may see."""
+        if self.all_confidential:
+            return Action.confidential.is_not(None)
+        if not self.partner_ids:
+            return Action.confidential == false()
+        led = select(ActionLead.action_id).where(ActionLead.partner_id.in_(self.partner_ids))
+        return or_(Action.confidential == false(), Action.id.in_(led))
+
+
+PUBLIC = Visibility()
+EVERYTHING = Visibility(all_confidential=True)
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    """Which actions a listing asks for (all given conditions must hold)."""
+
+    area_id: int | None = None
+    partner_ids: frozenset[int] | None = None
+    overdue_on: date | None = None
+    open_only: bool = False
+    not_updated_since: datetime | None = None
+    rag: str | None = None
+    created_after: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        """SQL conditions for this filter."""
+        clauses: list[ColumnElement[bool]] = []
+        if self.area_id is not None:
+            clauses.append(Action.area_id == self.area_id)
+        if self.partner_ids is not None:
+            led = select(ActionLead.action_id).where(ActionLead.partner_id.in_(self.partner_ids))
+            clauses.append(Action.id.in_(led))
+        if self.overdue_on is not None:
+            clauses.append(and_(Action.due_date < self.overdue_on, Action.rag != Rag.BLUE.value))
+        if self.open_only:
+            clauses.append(Action.rag != Rag.BLUE.value)
+        if self.not_updated_since is not None:
+            clauses.append(Action.updated_at < self.not_updated_since)
+        if self.rag is not None:
+            clauses.append(Action.rag == self.rag)
+        if self.created_after is not None:
+            clauses.append(Action.created_at > self.created_after)
+        return clauses
+
+
+def list_actions(
+    *,
+    session: Session,
+    board_id: int,
+    visibility: Visibility,
+    where: ActionFilter = ActionFilter(),
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[Action], int]:
+    """One page of matching actions in reference order, and how many match in all."""
+    conditions = [Action.board_id == board_id, visibility.clause(), *where.clauses()]
+    total = session.exec(select(func.count()).select_from(Action).where(*conditions)).one()
+    query = select(Action).where(*conditions).order_by(Action.number).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query)), total
+
+
+def count_hidden(
+    *, session: Session, board_id: int, visibility: Visibility, where: ActionFilter = ActionFilter()
+) -> int:
+    """How many matching actions the reader may not see (confidential)."""
+    conditions = [Action.board_id == board_id, ~visibility.clause(), *where.clauses()]
+    return session.exec(select(func.count()).select_from(Action).where(*conditions)).one()
+
+
+def get_action(*, session: Session, board_id: int, number: int) -> Action | None:
+    """The action with this reference number on this board."""
+    query = select(Action).where(Action.board_id == board_id, Action.number == number)
+    return session.exec(query).first()
+
+
+def leads_of(*, session: Session, action_ids: Iterable[int]) -> dict[int, list[Partner]]:
+    """Lead partners of each action, in one query."""
+    ids = list(action_ids)
+    result: dict[int, list[Partner]] = defaultdict(list)
+    if not ids:
+        return result
+    query = (
+        select(ActionLead.action_id, Partner)
+        .join(Partner, Partner.id == ActionLead.partner_id)
+        .where(ActionLead.action_id.in_(ids))
+        .order_by(Partner.name)
+    )
+    for action_id, partner in session.exec(query):
+        result[action_id].append(partner)
+    return result
+
+
+def strands_of(*, session: Session, action_ids: Iterable[int]) -> dict[int, list[str]]:
+    """4P strands of each action, in one query."""
+    ids = list(action_ids)
+    result: dict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return result
+    query = select(ActionStrand).where(ActionStrand.action_id.in_(ids))
+    for row in session.exec(query):
+        result[row.action_id].append(row.strand)
+    return result
+
+
+def areas_by_id(*, session: Session, board_id: int) -> dict[int, CrimeArea]:
+    """The board's areas keyed by id."""
+    query = select(CrimeArea).where(CrimeArea.board_id == board_id)
+    return {area.id: area for area in session.exec(query)}
+
+
+def next_action_number(*, session: Session, board_id: int) -> int:
+    """The next unused reference number on this board."""
+    query = select(func.max(Action.number)).where(Action.board_id == board_id)
+    return (session.exec(query).one() or 0) + 1
+
+
+def create_action(
+    *,
+    session: Session,
+    board_id: int,
+    area_id: int,
+    now: datetime,
+    actor: Member | None,
+    issue: str = "",
+    action_text: str = "",
+    barriers: str = "",
+    outcomes: str = "",
+    rag: str = Rag.NONE.value,
+    due_date: date | None = None,
+    confidential: bool = False,
+    lead_ids: Sequence[int] = (),
+    strands: Sequence[str] = (),
+    number: int | None = None,
+    note: str = "",
+) -> Action:
+    """Add an action with its leads and strands, recording its creation in the history."""
+    action = Action(
+        board_id=board_id,
+        number=number or next_action_number(session=session, board_id=board_id),
+        area_id=area_id,
+        issue=issue,
+        action_text=action_text,
+        barriers=barriers,
+        outcomes=outcomes,
+        rag=rag,
+        due_date=due_date,
+        confidential=confidential,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(action)
+    session.flush()
+    _set_leads(session, action.id, lead_ids)
+    _set_strands(session, action.id, strands)
+    _record(session, action, now, actor, "created", None, action.ref, note)
+    for field in TRACKED_FIELDS:
+        value = getattr(action, field)
+        if value not in (None, "", False) and not (field == "rag" and value == Rag.NONE.value):
+            _record(session, action, now, actor, field, None, _text(value), "")
+    _record(session, action, now, actor, "leads", None, _ids_text(lead_ids), "")
+    _record(session, action, now, actor, "strands", None, ",".join(sorted(strands)), "")
+    session.flush()
+    return action
+
+
+def update_action(
+    *,
+    session: Session,
+    action: Action,
+    now: datetime,
+    actor: Member | None,
+    changes: dict[str, object],
+    note: str = "",
+) -> list[ActionChange]:
+    """Apply field changes (and `leads`/`strands` lists), recording each real change."""
+    recorded: list[ActionChange] = []
+    for field, new in changes.items():
+        if field == "leads":
+            old_ids = sorted(
+                p.id for p in leads_of(session=session, action_ids=[action.id])[action.id]
+            )
+            new_ids = sorted(set(new))
+            if old_ids != new_ids:
+                _set_leads(session, action.id, new_ids, replace=True)
+                recorded.append(
+                    _record(
+                        session,
+                        action,
+                        now,
+                        actor,
+                        field,
+                        _ids_text(old_ids),
+                        _ids_text(new_ids),
+                        note,
+                    )
+                )
+            continue
+        if field == "strands":
+            old_strands = sorted(strands_of(session=session, action_ids=[action.id])[action.id])
+            new_strands = sorted(set(new))
+            if old_strands != new_strands:
+                _set_strands(session, action.id, new_strands, replace=True)
+                recorded.append(
+                    _record(
+                        session,
+                        action,
+                        now,
+                        actor,
+                        field,
+                        ",".join(old_strands),
+                        ",".join(new_strands),
+                        note,
+                    )
+                )
+            continue
+        if field not in TRACKED_FIELDS:
+            raise ValueError(f"not an action field: {field}")
+        old = getattr(action, field)
+        if old != new:
+            setattr(action, field, new)
+            recorded.append(
+                _record(session, action, now, actor, field, _text(old), _text(new), note)
+            )
+    if note and not recorded:
+        recorded.append(_record(session, action, now, actor, "note", None, None, note))
+    if recorded:
+        action.updated_at = now
+        session.add(action)
+        session.flush()
+    return recorded
+
+
+def history_of(*, session: Session, action_id: int, limit: int | None = None) -> list[ActionChange]:
+    """The action's history, newest first."""
+    query = (
+        select(ActionChange)
+        .where(ActionChange.action_id == action_id)
+        .order_by(ActionChange.at.desc(), ActionChange.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def rag_counts(
+    *,
+    session: Session,
+    board_id: int,
+    visibility: Visibility,
+    by: str | None = None,
+) -> dict[tuple[object, str], int]:
+    """Counts of actions per (group, RAG), grouped by None, "area" or "strand", in SQL."""
+    conditions = [Action.board_id == board_id, visibility.clause()]
+    if by is None:
+        query = select(func.count(), Action.rag).where(*conditions).group_by(Action.rag)
+        return {(None, rag): n for n, rag in session.exec(query)}
+    if by == "area":
+        query = (
+            select(func.count(), Action.area_id, Action.rag)
+            .where(*conditions)
+            .group_by(Action.area_id, Action.rag)
+        )
+    elif by == "strand":
+        query = (
+            select(func.count(), ActionStrand.strand, Action.rag)
+            .join(ActionStrand, ActionStrand.action_id == Action.id)
+            .where(*conditions)
+            .group_by(ActionStrand.strand, Action.rag)
+        )
+    else:
+        raise ValueError(f"unknown grouping: {by}")
+    return {(group, rag): n for n, group, rag in session.exec(query)}
+
+
+def rag_as_at(*, session: Session, board_id: int, at: datetime) -> dict[int, str]:
+    """Each action's RAG at `at`, rebuilt from the history (absent if not yet created)."""
+    created = select(ActionChange.action_id).where(
+        ActionChange.board_id == board_id, ActionChange.field == "created", ActionChange.at <= at
+    )
+    latest = (
+        select(func.max(ActionChange.id))
+        .where(
+            ActionChange.board_id == board_id, ActionChange.field == "rag", ActionChange.at <= at
+        )
+        .group_by(ActionChange.action_id)
+    )
+    result = {action_id: Rag.NONE.value for action_id in session.exec(created)}
+    query = select(ActionChange.action_id, ActionChange.new_value).where(
+        ActionChange.id.in_(latest)
+    )
+    for action_id, rag in session.exec(query):
+        if action_id in result:
+            result[action_id] = rag or Rag.NONE.value
+    return result
+
+
+def count_with_strand(*, session: Session, board_id: int, visibility: Visibility) -> int:
+    """How many visible actions have at least one 4P strand."""
+    with_strand = select(ActionStrand.action_id)
+    query = (
+        select(func.count())
+        .select_from(Action)
+        .where(Action.board_id == board_id, visibility.clause(), Action.id.in_(with_strand))
+    )
+    return session.exec(query).one()
+
+
+def rag_moves_since(
+    *, session: Session, board_id: int, visibility: Visibility, at: datetime, limit: int = 20
+) -> tuple[list[tuple[Action, str]], int]:
+    """Actions that existed at `at` and whose RAG differs now, with the RAG they had then."""
+    latest = (
+        select(func.max(ActionChange.id).label("change_id"))
+        .where(
+            ActionChange.board_id == board_id, ActionChange.field == "rag", ActionChange.at <= at
+        )
+        .group_by(ActionChange.action_id)
+        .subquery()
+    )
+    then = (
+        select(ActionChange.action_id, ActionChange.new_value.label("rag"))
+        .join(latest, ActionChange.id == latest.c.change_id)
+        .subquery()
+    )
+    old_rag = func.coalesce(then.c.rag, Rag.NONE.value)
+    conditions = [
+        Action.board_id == board_id,
+        visibility.clause(),
+        Action.created_at <= at,
+        old_rag != Action.rag,
+    ]
+    base = select(Action, old_rag).outerjoin(then, then.c.action_id == Action.id)
+    total = session.exec(
+        select(func.count())
+        .select_from(Action)
+        .outerjoin(then, then.c.action_id == Action.id)
+        .where(*conditions)
+    ).one()
+    rows = session.exec(base.where(*conditions).order_by(Action.number).limit(limit))
+    return [(action, rag) for action, rag in rows], total
+
+
+def _set_leads(session: Session, action_id: int, partner_ids: Iterable[int], replace: bool = False):
+    if replace:
+        for row in session.exec(select(ActionLead).where(ActionLead.action_id == action_id)):
+            session.delete(row)
+        session.flush()
+    for partner_id in dict.fromkeys(partner_ids):
+        session.add(ActionLead(action_id=action_id, partner_id=partner_id))
+
+
+def _set_strands(session: Session, action_id: int, strands: Iterable[str], replace: bool = False):
+    if replace:
+        for row in session.exec(select(ActionStrand).where(ActionStrand.action_id == action_id)):
+            session.delete(row)
+        session.flush()
+    for strand in dict.fromkeys(strands):
+        session.add(ActionStrand(action_id=action_id, strand=strand))
+
+
+def _record(
+    session: Session,
+    action: Action,
+    now: datetime,
+    actor: Member | None,
+    field: str,
+    old: str | None,
+    new: str | None,
+    note: str,
+) -> ActionChange:
+    change = ActionChange(
+        board_id=action.board_id,
+        action_id=action.id,
+        at=now,
+        actor_member_id=actor.id if actor else None,
+        actor_name=actor.display_name if actor else "import",
+        field=field,
+        old_value=old,
+        new_value=new,
+        note=note,
+    )
+    session.add(change)
+    return change
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _ids_text(ids: Iterable[int]) -> str:
+    return ",".join(str(i) for i in sorted(set(ids)))

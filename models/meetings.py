@@ -1,0 +1,48 @@
+"""Board meetings: the dates, and the last and next meeting around a moment."""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models.tables import Meeting
+
+
+def add_meeting(*, session: Session, board_id: int, starts_at: datetime, note: str = "") -> Meeting:
+    """Record a meeting (or return the one already at that time)."""
+    query = select(Meeting).where(Meeting.board_id == board_id, Meeting.starts_at == starts_at)
+    meeting = session.exec(query).first()
+    if meeting is None:
+        meeting = Meeting(board_id=board_id, starts_at=starts_at, note=note)
+        session.add(meeting)
+        session.flush()
+    return meeting
+
+
+def last_meeting(*, session: Session, board_id: int, now: datetime) -> Meeting | None:
+    """The most recent meeting that has started and was not cancelled."""
+    query = (
+        select(Meeting)
+        .where(Meeting.board_id == board_id, Meeting.starts_at <= now, ~Meeting.cancelled)
+        .order_by(Meeting.starts_at.desc())
+    )
+    return session.exec(query).first()
+
+
+def next_meeting(*, session: Session, board_id: int, now: datetime) -> Meeting | None:
+    """The first meeting after `now` that is not cancelled."""
+    query = (
+        select(Meeting)
+        .where(Meeting.board_id == board_id, Meeting.starts_at > now, ~Meeting.cancelled)
+        .order_by(Meeting.starts_at)
+    )
+    return session.exec(query).first()
+
+
+def list_meetings(
+    *, session: Session, board_id: int, since: datetime | None = None
+) -> list[Meeting]:
+    """Meetings in date order, optionally from a moment on."""
+    query = select(Meeting).where(Meeting.board_id == board_id).order_by(Meeting.starts_at)
+    if since is not None:
+        query = query.where(Meeting.starts_at >= since)
+    return list(session.exec(query))

@@ -1,0 +1,189 @@
+"""SQLModel tables of the register: boards, partners, members, areas, actions, history, meetings."""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.columns import UTCDateTime
+
+# Enum columns are stored as plain strings (no native PostgreSQL enums to migrate); the str enums
+# below compare equal to the stored values.
+
+
+class Role(enum.StrEnum):
+    """A member's role on the Board (Annex A, section 6)."""
+
+    CHAIR = "chair"
+    DEPUTY_CHAIR = "deputy"
+    SECRETARIAT = "secretariat"
+    MEMBER = "member"
+    CO_OPTEE = "co-optee"
+    OBSERVER = "observer"
+
+
+class Rag(enum.StrEnum):
+    """An action's rating: Red, Amber, Green, Blue (complete) or not yet rated."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+    BLUE = "blue"
+    NONE = "none"
+
+
+class Strand(enum.StrEnum):
+    """The 4P strands of the Serious and Organised Crime Strategy."""
+
+    PURSUE = "pursue"
+    PREVENT = "prevent"
+    PROTECT = "protect"
+    PREPARE = "prepare"
+
+
+class AreaSource(enum.StrEnum):
+    """Where a key crime area comes from."""
+
+    GOVERNMENT_STRATEGY = "government-strategy"
+    NATIONAL_ASSESSMENT = "national-assessment"
+    BOARD = "board"
+
+
+def _utc(**kwargs) -> Column:
+    return Column(UTCDateTime(), **kwargs)
+
+
+class Board(SQLModel, table=True):
+    """A partnership board; every other row belongs to one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(default="Europe/London", max_length=64)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Partner(SQLModel, table=True):
+    """An organisation or team that can lead actions."""
+
+    __table_args__ = (UniqueConstraint("board_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    name: str = Field(max_length=200)
+    # Other names people type for this partner ("CoLP"), separated by "|".
+    aliases: str = Field(default="", max_length=1000)
+    # A collective lead ("All partners"): its actions belong to every partner.
+    collective: bool = Field(default=False)
+
+    @property
+    def alias_list(self) -> list[str]:
+        """The aliases as a list."""
+        return [a for a in self.aliases.split("|") if a]
+
+
+class Member(SQLModel, table=True):
+    """A person on the Board, known by their Slack user id."""
+
+    __table_args__ = (UniqueConstraint("board_id", "slack_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    slack_user_id: str = Field(max_length=32)
+    display_name: str = Field(max_length=200)
+    role: str = Field(default=Role.MEMBER.value, max_length=16)
+    partner_id: int | None = Field(default=None, foreign_key="partner.id")
+    deputy_id: int | None = Field(default=None, foreign_key="member.id")
+    away: bool = Field(default=False)
+
+
+class CrimeArea(SQLModel, table=True):
+    """A key crime area the Board tracks; `priority` marks the Board's current priorities."""
+
+    __table_args__ = (UniqueConstraint("board_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    name: str = Field(max_length=200)
+    source: str = Field(default=AreaSource.BOARD.value, max_length=32)
+    priority: bool = Field(default=False)
+    position: int = Field(default=0)
+
+
+_ACTION_VERSION = Column("version", Integer, nullable=False)
+
+
+class Action(SQLModel, table=True):
+    """One row of the action table."""
+
+    __table_args__ = (
+        UniqueConstraint("board_id", "number"),
+        Index("ix_action_board_rag", "board_id", "rag"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    number: int
+    area_id: int = Field(foreign_key="crimearea.id", index=True)
+    issue: str = Field(default="", max_length=2000)
+    action_text: str = Field(default="", max_length=8000)
+    barriers: str = Field(default="", max_length=4000)
+    outcomes: str = Field(default="", max_length=4000)
+    rag: str = Field(default=Rag.NONE.value, max_length=8)
+    due_date: date | None = None
+    confidential: bool = Field(default=False)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+    version: int = Field(default=1, sa_column=_ACTION_VERSION)
+
+    # Optimistic locking: every UPDATE checks and bumps the version, so a stale write fails.
+    __mapper_args__ = {"version_id_col": _ACTION_VERSION}
+
+    @property
+    def ref(self) -> str:
+        """The short reference people see and type, e.g. A-12."""
+        return f"A-{self.number}"
+
+
+class ActionLead(SQLModel, table=True):
+    """A lead partner of an action (an action may have several)."""
+
+    action_id: int = Field(foreign_key="action.id", primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", primary_key=True, index=True)
+
+
+class ActionStrand(SQLModel, table=True):
+    """A 4P strand an action serves."""
+
+    action_id: int = Field(foreign_key="action.id", primary_key=True)
+    strand: str = Field(primary_key=True, max_length=8)
+
+
+class ActionChange(SQLModel, table=True):
+    """One append-only history entry: who changed which field of an action, when, and why."""
+
+    __table_args__ = (Index("ix_actionchange_action_at", "action_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    action_id: int = Field(foreign_key="action.id")
+    at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+    actor_member_id: int | None = Field(default=None, foreign_key="member.id")
+    actor_name: str = Field(default="", max_length=200)
+    field: str = Field(max_length=32)
+    old_value: str | None = Field(default=None, max_length=8000)
+    new_value: str | None = Field(default=None, max_length=8000)
+    note: str = Field(default="", max_length=4000)
+
+
+class Meeting(SQLModel, table=True):
+    """A Board meeting (scheduled or cancelled)."""
+
+    __table_args__ = (Index("ix_meeting_board_starts", "board_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    starts_at: datetime = Field(sa_column=_utc(nullable=False))
+    cancelled: bool = Field(default=False)
+    note: str = Field(default="", max_length=500)
