@@ -1,0 +1,97 @@
+"""Fixtures: a migrated temporary database per test, the Board, its people and a fixed clock."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.console import Console
+from bot.setup import ANNEX_B, PARTNERS, import_file
+from models.boards import get_board
+from models.db import make_engine
+from models.migrate import upgrade
+from models.people import find_partner, save_member
+from models.tables import Role
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
+IMPORTED_AT = datetime(2027, 1, 2, 9, 0, tzinfo=UTC)
+
+# Slack user ids of the people every test Board has.
+CHAIR, DEPUTY, SECRETARIAT = "UCHAIR", "UDEPUTY", "USECRET"
+COLP, CST, TRADING = "UCOLP", "UCST", "UTRADING"
+COOPTEE, OBSERVER, STRANGER = "UCOOPT", "UOBSERVE", "USTRANGER"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    """Tests never see real Slack credentials, proxies or a developer's database."""
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "SOC_", "DATABASE_URL")) and name != "SOC_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name, raising=False)
+        if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for this test."""
+    return f"sqlite:///{tmp_path / 'soc.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for the test Board."""
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def engine(settings: Settings):
+    """A migrated, empty database."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def board_engine(engine, settings: Settings):
+    """The Annex B register imported before the test's clock, with one member of each kind."""
+    import_file(engine, settings, ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
+    with Session(engine) as session:
+        board = get_board(session=session, slug=settings.board_slug)
+
+        def partner(name: str) -> int:
+            return find_partner(session=session, board_id=board.id, text=name).id
+
+        people = [
+            (CHAIR, "John Simpson", Role.CHAIR, None),
+            (DEPUTY, "Jon Avern", Role.DEPUTY_CHAIR, None),
+            (SECRETARIAT, "David MacKintosh", Role.SECRETARIAT, partner("Community Safety Team")),
+            (COLP, "Rob Ellis", Role.MEMBER, partner("CoLP")),
+            (CST, "Jane Anson", Role.MEMBER, partner("Community Safety Team")),
+            (TRADING, "Steve Playle", Role.MEMBER, partner("Trading Standards")),
+            (COOPTEE, "Nia Agent", Role.CO_OPTEE, partner("NCA")),
+            (OBSERVER, "Olive Observer", Role.OBSERVER, None),
+        ]
+        for user_id, name, role, partner_id in people:
+            save_member(session=session, board_id=board.id, slack_user_id=user_id,
+                        display_name=name, role=role.value, partner_id=partner_id)  # fmt: skip
+        session.commit()
+    return engine
+
+
+@pytest.fixture
+def console(board_engine, settings: Settings):
+    """A console over the test Board, acting as the CoLP contact at NOW; `.as_user(id)` switches."""
+
+    class TestConsole(Console):
+        def as_user(self, user_id: str) -> "TestConsole":
+            self.user_id = user_id
+            return self
+
+    return TestConsole(board_engine, settings, COLP, clock=lambda: NOW)
