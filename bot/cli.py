@@ -29,8 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="load actions from a CSV (Annex B layout) or JSON file")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--partners", type=Path, default=None,
-                     help="partners CSV to load first (default: data/partners.csv)")  # fmt: skip
+    imp.add_argument(
+        "--partners",
+        type=Path,
+        default=None,
+        help="partners CSV to load first (default: data/partners.csv)",
+    )
     imp.add_argument("--no-partners", action="store_true", help="do not load the partners list")
 
     exp = sub.add_parser("export", help="write the register as CSV or JSON")
@@ -42,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     add = member_sub.add_parser("add", help="add a member or change their role")
     add.add_argument("user", help="Slack user id, e.g. U0123ABC")
     add.add_argument("--name", required=True)
-    add.add_argument("--role", default="member",
-                     help="chair, deputy, secretariat, member, co-optee or observer")  # fmt: skip
+    add.add_argument(
+        "--role", default="member", help="chair, deputy, secretariat, member, co-optee or observer"
+    )
     add.add_argument("--partner", help="the partner they are a contact for")
     member_sub.add_parser("list", help="list members")
 
@@ -117,11 +122,14 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = open_engine(settings)
     partners = None if args.no_partners else (args.partners or PARTNERS)
-    result, added = import_file(engine, settings, args.file, now=datetime.now(UTC),
-                                partners=partners)  # fmt: skip
-    print(f"Imported {args.file}: {len(result.created)} created, {len(result.updated)} updated, "
-          f"{len(result.unchanged)} unchanged; {len(result.areas)} key crime areas; "
-          f"{len(added) + len(result.partners_added)} partners added.")  # fmt: skip
+    result, added = import_file(
+        engine, settings, args.file, now=datetime.now(UTC), partners=partners
+    )
+    print(
+        f"Imported {args.file}: {len(result.created)} created, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged; {len(result.areas)} key crime areas; "
+        f"{len(added) + len(result.partners_added)} partners added."
+    )
     return 0
 
 
@@ -147,15 +155,19 @@ def _member(args: argparse.Namespace, settings: Settings) -> int:
         if args.member_action == "list":
             partners = {p.id: p.name for p in list_partners(session=session, board_id=board.id)}
             for m in list_members(session=session, board_id=board.id):
-                print(f"{m.slack_user_id}\t{m.display_name}\t{m.role}\t"
-                      f"{partners.get(m.partner_id, '')}")  # fmt: skip
+                print(
+                    f"{m.slack_user_id}\t{m.display_name}\t{m.role}\t"
+                    f"{partners.get(m.partner_id, '')}"
+                )
             return 0
         options = {"name": args.name, "role": args.role}
         if args.partner:
             options["partner"] = args.partner
         member, created = set_member(session, board, args.user, options)
-        print(f"{'Added' if created else 'Updated'} {member.display_name} ({member.slack_user_id}) "
-              f"as {member.role}.")  # fmt: skip
+        print(
+            f"{'Added' if created else 'Updated'} {member.display_name} ({member.slack_user_id}) "
+            f"as {member.role}."
+        )
     return 0
 
 
@@ -174,8 +186,13 @@ def _partner(args: argparse.Namespace, settings: Settings) -> int:
         for name in (args.name, *args.alias):
             if find_partner(session=session, board_id=board.id, text=name):
                 raise CommandError(f"{name!r} already names a partner.", "Choose another name.")
-        create_partner(session=session, board_id=board.id, name=args.name, aliases=args.alias,
-                       collective=args.collective)  # fmt: skip
+        create_partner(
+            session=session,
+            board_id=board.id,
+            name=args.name,
+            aliases=args.alias,
+            collective=args.collective,
+        )
     print(f"Added partner {args.name}.")
     return 0
 
@@ -196,6 +213,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = {
-    "db": _db, "import": _import, "export": _export, "member": _member, "partner": _partner,
-    "console": _console, "run": _run,
-}  # fmt: skip
+    "db": _db,
+    "import": _import,
+    "export": _export,
+    "member": _member,
+    "partner": _partner,
+    "console": _console,
+    "run": _run,
+}

@@ -25,8 +25,9 @@ def system_clock() -> datetime:
 class Console:
     """Runs typed lines as a given Slack user and renders the replies as text."""
 
-    def __init__(self, engine: Engine, settings: Settings, user_id: str,
-                 clock: Clock = system_clock) -> None:  # fmt: skip
+    def __init__(
+        self, engine: Engine, settings: Settings, user_id: str, clock: Clock = system_clock
+    ) -> None:
         self.engine, self.settings, self.user_id, self.clock = engine, settings, user_id, clock
 
     def run_line(self, line: str) -> str:
@@ -44,9 +45,15 @@ class Console:
 
     def ask(self, text: str) -> Reply:
         """Run `/soc text` as the current user and return the reply object."""
-        return run_command(engine=self.engine, board_slug=self.settings.board_slug,
-                           user_id=self.user_id, text=text, now=self.clock(),
-                           tz=self.settings.tz, surface="console")  # fmt: skip
+        return run_command(
+            engine=self.engine,
+            board_slug=self.settings.board_slug,
+            user_id=self.user_id,
+            text=text,
+            now=self.clock(),
+            tz=self.settings.tz,
+            surface="console",
+        )
 
     def loop(
         self, lines: Iterable[str], out: TextIO = sys.stdout, interactive: bool = True
@@ -66,6 +73,9 @@ class Console:
 
 def format_console_reply(reply: Reply, settings: Settings) -> str:
     """A rendered reply, marked with who would see it in Slack."""
-    where = ("[posted in the channel]" if reply.audience == Audience.IN_CHANNEL
-             else "[only you can see this]")  # fmt: skip
+    where = (
+        "[posted in the channel]"
+        if reply.audience == Audience.IN_CHANNEL
+        else "[only you can see this]"
+    )
     return f"{where}\n{render_text(reply, settings.tz)}"

@@ -32,8 +32,12 @@ def open_engine(settings: Settings, *, check_schema: bool = True) -> Engine:
 def ensure_board(engine: Engine, settings: Settings, now: datetime | None = None) -> None:
     """Create the configured Board (with the standard key crime areas) if it does not exist."""
     with session_scope(engine) as session:
-        get_or_create_board(session=session, slug=settings.board_slug, name=settings.board_name,
-                            now=now or datetime.now(UTC))  # fmt: skip
+        get_or_create_board(
+            session=session,
+            slug=settings.board_slug,
+            name=settings.board_name,
+            now=now or datetime.now(UTC),
+        )
 
 
 def import_file(
@@ -47,8 +51,9 @@ def import_file(
     """Load partners (if given) and the actions in `path` (CSV or JSON) in one transaction."""
     text = path.read_text(encoding="utf-8-sig")
     with session_scope(engine) as session:
-        board = get_or_create_board(session=session, slug=settings.board_slug,
-                                    name=settings.board_name, now=now)  # fmt: skip
+        board = get_or_create_board(
+            session=session, slug=settings.board_slug, name=settings.board_name, now=now
+        )
         added = load_partners(session, board, partners.read_text("utf-8")) if partners else []
         rows = read_rows(text, json_format=path.suffix.casefold() == ".json")
         return import_rows(session, board, rows, now), added

@@ -34,14 +34,19 @@ from models.actions import (
     list_actions,
     update_action,
 )
+from models.people import list_partners
 from models.tables import Action, Rag
 
 PAGE_SIZE = 10
 MAX_PAGE = 100_000
 TEXT_FIELDS = {
-    "title": "issue", "issue": "issue", "action": "action_text", "text": "action_text",
-    "barriers": "barriers", "outcomes": "outcomes",
-}  # fmt: skip
+    "title": "issue",
+    "issue": "issue",
+    "action": "action_text",
+    "text": "action_text",
+    "barriers": "barriers",
+    "outcomes": "outcomes",
+}
 ADD_OPTIONS = {*TEXT_FIELDS, "area", "lead", "due", "strand", "rag", "confidential", "note"}
 UPDATE_OPTIONS = ADD_OPTIONS
 ADMIN_ONLY_FIELDS = {"area", "lead", "confidential"}
@@ -98,13 +103,19 @@ def _listing(
 ) -> Reply:
     visibility = visibility_for(session, ctx.member)
     actions, total = list_actions(
-        session=session, board_id=ctx.board.id, visibility=visibility, where=where,
-        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
-    )  # fmt: skip
+        session=session,
+        board_id=ctx.board.id,
+        visibility=visibility,
+        where=where,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
-        raise CommandError(f"There is no page {page}: {title.lower()} fill {pages}.",
-                           f"Try `{command} page {pages}`.")  # fmt: skip
+        raise CommandError(
+            f"There is no page {page}: {title.lower()} fill {pages}.",
+            f"Try `{command} page {pages}`.",
+        )
     if total == 0:
         text = "No actions match."
     else:
@@ -113,9 +124,13 @@ def _listing(
             f", showing {first}–{last}." if pages > 1 else "."
         )
     return Reply(
-        title=title, text=text, items=action_items(session, ctx, actions), notice=notice,
-        page=Page(page, pages, command) if pages > 1 else None, rag_legend=bool(actions),
-    )  # fmt: skip
+        title=title,
+        text=text,
+        items=action_items(session, ctx, actions),
+        notice=notice,
+        page=Page(page, pages, command) if pages > 1 else None,
+        rag_legend=bool(actions),
+    )
 
 
 def show_action(session: Session, ctx: Context, ref_text: str) -> Reply:
@@ -124,9 +139,12 @@ def show_action(session: Session, ctx: Context, ref_text: str) -> Reply:
     item = action_items(session, ctx, [action], full=True)[0]
     areas = {k: v.name for k, v in areas_by_id(session=session, board_id=ctx.board.id).items()}
     recent = history_of(session=session, action_id=action.id, limit=5)
-    section = Section("Recent history", facts=history_facts(recent, areas))
-    return Reply(title=f"{action.ref}: {item.title}", items=[item], sections=[section],
-                 rag_legend=True)  # fmt: skip
+    section = Section(
+        "Recent history", facts=history_facts(recent, areas, _partner_names(session, ctx))
+    )
+    return Reply(
+        title=f"{action.ref}: {item.title}", items=[item], sections=[section], rag_legend=True
+    )
 
 
 def history(session: Session, ctx: Context, args: Args) -> Reply:
@@ -139,7 +157,9 @@ def history(session: Session, ctx: Context, args: Args) -> Reply:
     return Reply(
         title=f"History of {action.ref}",
         text=f"{len(changes)} most recent change{'s' if len(changes) != 1 else ''}, newest first.",
-        sections=[Section("Changes", facts=history_facts(changes, areas))],
+        sections=[
+            Section("Changes", facts=history_facts(changes, areas, _partner_names(session, ctx)))
+        ],
     )
 
 
@@ -159,10 +179,16 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
         )
     fields = _parse_fields(session, ctx, args.options)
     action = create_action(
-        session=session, board_id=ctx.board.id, now=ctx.now, actor=member,
-        area_id=fields.pop("area_id"), lead_ids=fields.pop("leads"),
-        strands=fields.pop("strands", []), note=args.options.get("note", ""), **fields,
-    )  # fmt: skip
+        session=session,
+        board_id=ctx.board.id,
+        now=ctx.now,
+        actor=member,
+        area_id=fields.pop("area_id"),
+        lead_ids=fields.pop("leads"),
+        strands=fields.pop("strands", []),
+        note=args.options.get("note", ""),
+        **fields,
+    )
     reply = show_action(session, ctx, action.ref)
     reply.title = f"Added {reply.title}"
     return reply
@@ -200,8 +226,10 @@ def done(session: Session, ctx: Context, args: Args) -> Reply:
         )
     action = _writable_action(session, ctx, args.words[0])
     if action.rag == Rag.BLUE:
-        raise CommandError(f"{action.ref} is already complete (Blue).",
-                           f"Add to it with `action note {action.ref} ...`.")  # fmt: skip
+        raise CommandError(
+            f"{action.ref} is already complete (Blue).",
+            f"Add to it with `action note {action.ref} ...`.",
+        )
     return _apply(session, ctx, action, {"rag": Rag.BLUE.value}, note)
 
 
@@ -224,8 +252,10 @@ def _apply(session: Session, ctx: Context, action: Action, changes: dict, note: 
         session=session, action=action, now=ctx.now, actor=ctx.member, changes=changes, note=note
     )
     if not recorded:
-        raise CommandError(f"Nothing changed: {action.ref} already has those values.",
-                           f"See it with `action status {action.ref}`.")  # fmt: skip
+        raise CommandError(
+            f"Nothing changed: {action.ref} already has those values.",
+            f"See it with `action status {action.ref}`.",
+        )
     reply = show_action(session, ctx, action.ref)
     reply.title = f"Updated {reply.title}"
     reply.text = f"{len(recorded)} change{'s' if len(recorded) != 1 else ''} recorded."
@@ -301,6 +331,10 @@ def _writable_action(session: Session, ctx: Context, ref_text: str) -> Action:
             f"Ask the lead partner, or the secretariat, to update {action.ref}.",
         )
     return action
+
+
+def _partner_names(session: Session, ctx: Context) -> dict[int, str]:
+    return {p.id: p.name for p in list_partners(session=session, board_id=ctx.board.id)}
 
 
 def _take_page(words: list[str]) -> tuple[list[str], int]:

@@ -22,9 +22,13 @@ from models.tables import Board, Member, Role
 MEMBER_OPTIONS = {"name", "role", "partner", "deputy", "away"}
 PARTNER_OPTIONS = {"aliases", "collective"}
 ROLE_TITLES = {
-    Role.CHAIR: "Chair", Role.DEPUTY_CHAIR: "Deputy chair", Role.SECRETARIAT: "Secretariat",
-    Role.MEMBER: "Member", Role.CO_OPTEE: "Co-optee", Role.OBSERVER: "Observer",
-}  # fmt: skip
+    Role.CHAIR: "Chair",
+    Role.DEPUTY_CHAIR: "Deputy chair",
+    Role.SECRETARIAT: "Secretariat",
+    Role.MEMBER: "Member",
+    Role.CO_OPTEE: "Co-optee",
+    Role.OBSERVER: "Observer",
+}
 
 
 def set_member(
@@ -53,15 +57,22 @@ def set_member(
             raise CommandError("A member belongs to one partner.", "Give a single partner=.")
         partner_id = partners[0].id if partners else None
     member, created = save_member(
-        session=session, board_id=board.id, slack_user_id=user_id, display_name=name,
-        role=role.value, partner_id=partner_id,
-    )  # fmt: skip
+        session=session,
+        board_id=board.id,
+        slack_user_id=user_id,
+        display_name=name,
+        role=role.value,
+        partner_id=partner_id,
+    )
     if "deputy" in options:
-        deputy = get_member(session=session, board_id=board.id,
-                            slack_user_id=parse_user_id(options["deputy"]))  # fmt: skip
+        deputy = get_member(
+            session=session, board_id=board.id, slack_user_id=parse_user_id(options["deputy"])
+        )
         if deputy is None or deputy.id == member.id:
-            raise CommandError("The deputy must be another member of the Board.",
-                               "Add them first with `member add`.")  # fmt: skip
+            raise CommandError(
+                "The deputy must be another member of the Board.",
+                "Add them first with `member add`.",
+            )
         member.deputy_id = deputy.id
     if "away" in options:
         member.away = parse_yes_no(options["away"], "away")
@@ -74,8 +85,10 @@ def member_add(session: Session, ctx: Context, args: Args) -> Reply:
     """`member add <@user> name="..." role=... [partner=...] [deputy=<@user>] [away=yes|no]`."""
     require_admin(ctx, "add or change members")
     if len(args.words) != 1:
-        raise CommandError("Say which Slack user to add.",
-                           'Usage: `member add @jane name="Jane Anson" role=member partner=CoLP`')  # fmt: skip
+        raise CommandError(
+            "Say which Slack user to add.",
+            'Usage: `member add @jane name="Jane Anson" role=member partner=CoLP`',
+        )
     member, created = set_member(session, ctx.board, args.words[0], args.options)
     verb = "Added" if created else "Updated"
     return Reply(title=f"{verb} {member.display_name}", items=[_member_item(session, member)])
@@ -94,8 +107,10 @@ def member_list(session: Session, ctx: Context, args: Args) -> Reply:
 
 def _member_item(session: Session, member: Member) -> Item:
     partners = {p.id: p.name for p in list_partners(session=session, board_id=member.board_id)}
-    facts = [Fact("Role", ROLE_TITLES[Role(member.role)]),
-             Fact("Partner", partners.get(member.partner_id, "none"))]  # fmt: skip
+    facts = [
+        Fact("Role", ROLE_TITLES[Role(member.role)]),
+        Fact("Partner", partners.get(member.partner_id, "none")),
+    ]
     if member.away:
         facts.append(Fact("Away", "yes"))
     if member.deputy_id:
@@ -109,21 +124,26 @@ def partner_add(session: Session, ctx: Context, args: Args) -> Reply:
     require_admin(ctx, "add partners")
     name = args.text()
     if not name:
-        raise CommandError("Give the partner's name.",
-                           'Usage: `partner add "Trading Standards" aliases="TS"`')  # fmt: skip
+        raise CommandError(
+            "Give the partner's name.", 'Usage: `partner add "Trading Standards" aliases="TS"`'
+        )
     if len(name) > 200:
         raise CommandError("That name is too long (200 characters at most).")
     aliases = [a.strip() for a in args.options.get("aliases", "").split(",") if a.strip()]
     for text in (name, *aliases):
         clash = find_partner(session=session, board_id=ctx.board.id, text=text)
         if clash is not None:
-            raise CommandError(f"“{text}” already names the partner {clash.name}.",
-                               "Choose another name or alias.")  # fmt: skip
+            raise CommandError(
+                f"“{text}” already names the partner {clash.name}.", "Choose another name or alias."
+            )
     collective = parse_yes_no(args.options.get("collective", "no"), "collective")
-    partner = create_partner(session=session, board_id=ctx.board.id, name=name, aliases=aliases,
-                             collective=collective)  # fmt: skip
-    return Reply(title=f"Added partner {partner.name}",
-                 text=("Also known as " + ", ".join(aliases) + ".") if aliases else "")  # fmt: skip
+    partner = create_partner(
+        session=session, board_id=ctx.board.id, name=name, aliases=aliases, collective=collective
+    )
+    return Reply(
+        title=f"Added partner {partner.name}",
+        text=("Also known as " + ", ".join(aliases) + ".") if aliases else "",
+    )
 
 
 def partner_list(session: Session, ctx: Context, args: Args) -> Reply:
@@ -143,13 +163,21 @@ def area_list(session: Session, ctx: Context, args: Args) -> Reply:
     """`area list`: the key crime areas, the Board's priorities first."""
     require_member(ctx)
     areas = list_areas(session=session, board_id=ctx.board.id)
-    sources = {"government-strategy": "Government SOC Strategy",
-               "national-assessment": "National Strategic Assessment", "board": "Board"}  # fmt: skip
-    section = Section("Key crime areas", facts=[
-        Fact(("★ " if a.priority else "") + a.name, sources.get(a.source, a.source)) for a in areas
-    ])  # fmt: skip
-    return Reply(title="Key crime areas", text="★ marks the Board's current priorities.",
-                 sections=[section])  # fmt: skip
+    sources = {
+        "government-strategy": "Government SOC Strategy",
+        "national-assessment": "National Strategic Assessment",
+        "board": "Board",
+    }
+    section = Section(
+        "Key crime areas",
+        facts=[
+            Fact(("★ " if a.priority else "") + a.name, sources.get(a.source, a.source))
+            for a in areas
+        ],
+    )
+    return Reply(
+        title="Key crime areas", text="★ marks the Board's current priorities.", sections=[section]
+    )
 
 
 def area_add(session: Session, ctx: Context, args: Args) -> Reply:
@@ -157,7 +185,8 @@ def area_add(session: Session, ctx: Context, args: Args) -> Reply:
     require_admin(ctx, "add key crime areas")
     name = args.text()
     if not name or len(name) > 200:
-        raise CommandError("Give the area's name (up to 200 characters).",
-                           'Usage: `area add "Drugs supply"`')  # fmt: skip
+        raise CommandError(
+            "Give the area's name (up to 200 characters).", 'Usage: `area add "Drugs supply"`'
+        )
     area = get_or_create_area(session=session, board_id=ctx.board.id, name=name)
     return Reply(title=f"Key crime area: {area.name}")

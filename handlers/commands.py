@@ -44,51 +44,111 @@ def _help(session: Session, ctx: Context, args: Args) -> Reply:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command(("help",), "help [topic]", "What you can type; `help action` for one topic.", "anyone",
-            _help),
-    Command(("action", "status"),
-            "action status [all | <ref> | area <name> | partner <name> | overdue] [page N]",
-            "Your partner's actions, all of them, one in full, an area's, a partner's, or the "
-            "overdue ones.", EVERYONE, actions.status),
-    Command(("action", "add"),
-            'action add area=<area> lead=<partner>[,<partner>] title="..." [action="..."] '
-            '[barriers="..."] [outcomes="..."] [due=<date>] [strand=pursue,prevent] [rag=<colour>] '
-            "[confidential=yes]",
-            "Add an action to the register.", ADMINS, actions.add,
-            frozenset(actions.ADD_OPTIONS)),
-    Command(("action", "update"),
-            'action update <ref> [rag=<colour>] [due=<date>] [note="..."] [title=...] [action=...] '
-            "[barriers=...] [outcomes=...] [strand=...] [lead=...] [area=...] [confidential=...]",
-            "Change an action; every change is kept in its history.", PARTNERS, actions.update,
-            frozenset(actions.UPDATE_OPTIONS)),
-    Command(("action", "done"), 'action done <ref> note="<outcome>"',
-            "Mark an action complete (Blue), saying what it achieved.", PARTNERS, actions.done,
-            frozenset({"note"})),
-    Command(("action", "note"), "action note <ref> <text>",
-            "Add a progress note (counts as an update).", PARTNERS, actions.note, raw=True),
-    Command(("action", "history"), "action history <ref>",
-            "Every change to an action: who, when, old → new.", EVERYONE, actions.history),
-    Command(("rag",), "rag [private]",
-            "RAG summary by key crime area and 4P strand, changes since the last meeting and "
-            "exceptions; the chair, deputy and secretariat post it in the channel.",
-            EVERYONE, summary.rag_summary),
-    Command(("area", "list"), "area list", "The key crime areas, priorities first.", EVERYONE,
-            admin.area_list),
-    Command(("area", "add"), 'area add "<name>"', "Add a key crime area of the Board's own.",
-            ADMINS, admin.area_add),
-    Command(("member", "add"),
-            'member add <@user> name="..." role=<role> [partner=<partner>] [deputy=<@user>] '
-            "[away=yes|no]",
-            "Add a member or change their role, partner, deputy or away status.", ADMINS,
-            admin.member_add, frozenset(admin.MEMBER_OPTIONS)),
-    Command(("member", "list"), "member list", "Who is on the Board.", EVERYONE,
-            admin.member_list),
-    Command(("partner", "add"), 'partner add "<name>" [aliases="A, B"] [collective=yes]',
-            "Add a partner organisation.", ADMINS, admin.partner_add,
-            frozenset(admin.PARTNER_OPTIONS)),
-    Command(("partner", "list"), "partner list", "Partner organisations and their aliases.",
-            EVERYONE, admin.partner_list),
-)  # fmt: skip
+    Command(
+        ("help",),
+        "help [topic]",
+        "What you can type; `help action` for one topic.",
+        "anyone",
+        _help,
+    ),
+    Command(
+        ("action", "status"),
+        "action status [all | <ref> | area <name> | partner <name> | overdue] [page N]",
+        "Your partner's actions, all of them, one in full, an area's, a partner's, or the "
+        "overdue ones.",
+        EVERYONE,
+        actions.status,
+    ),
+    Command(
+        ("action", "add"),
+        'action add area=<area> lead=<partner>[,<partner>] title="..." [action="..."] '
+        '[barriers="..."] [outcomes="..."] [due=<date>] [strand=pursue,prevent] [rag=<colour>] '
+        "[confidential=yes]",
+        "Add an action to the register.",
+        ADMINS,
+        actions.add,
+        frozenset(actions.ADD_OPTIONS),
+    ),
+    Command(
+        ("action", "update"),
+        'action update <ref> [rag=<colour>] [due=<date>] [note="..."] [title=...] [action=...] '
+        "[barriers=...] [outcomes=...] [strand=...] [lead=...] [area=...] [confidential=...]",
+        "Change an action; every change is kept in its history.",
+        PARTNERS,
+        actions.update,
+        frozenset(actions.UPDATE_OPTIONS),
+    ),
+    Command(
+        ("action", "done"),
+        'action done <ref> note="<outcome>"',
+        "Mark an action complete (Blue), saying what it achieved.",
+        PARTNERS,
+        actions.done,
+        frozenset({"note"}),
+    ),
+    Command(
+        ("action", "note"),
+        "action note <ref> <text>",
+        "Add a progress note (counts as an update).",
+        PARTNERS,
+        actions.note,
+        raw=True,
+    ),
+    Command(
+        ("action", "history"),
+        "action history <ref>",
+        "Every change to an action: who, when, old → new.",
+        EVERYONE,
+        actions.history,
+    ),
+    Command(
+        ("rag",),
+        "rag [private]",
+        "RAG summary by key crime area and 4P strand, changes since the last meeting and "
+        "exceptions; the chair, deputy and secretariat post it in the channel.",
+        EVERYONE,
+        summary.rag_summary,
+    ),
+    Command(
+        ("area", "list"),
+        "area list",
+        "The key crime areas, priorities first.",
+        EVERYONE,
+        admin.area_list,
+    ),
+    Command(
+        ("area", "add"),
+        'area add "<name>"',
+        "Add a key crime area of the Board's own.",
+        ADMINS,
+        admin.area_add,
+    ),
+    Command(
+        ("member", "add"),
+        'member add <@user> name="..." role=<role> [partner=<partner>] [deputy=<@user>] '
+        "[away=yes|no]",
+        "Add a member or change their role, partner, deputy or away status.",
+        ADMINS,
+        admin.member_add,
+        frozenset(admin.MEMBER_OPTIONS),
+    ),
+    Command(("member", "list"), "member list", "Who is on the Board.", EVERYONE, admin.member_list),
+    Command(
+        ("partner", "add"),
+        'partner add "<name>" [aliases="A, B"] [collective=yes]',
+        "Add a partner organisation.",
+        ADMINS,
+        admin.partner_add,
+        frozenset(admin.PARTNER_OPTIONS),
+    ),
+    Command(
+        ("partner", "list"),
+        "partner list",
+        "Partner organisations and their aliases.",
+        EVERYONE,
+        admin.partner_list,
+    ),
+)
 
 TOPICS = sorted({c.words[0] for c in COMMANDS})
 
@@ -123,8 +183,9 @@ def _match(words: list[str]) -> Command:
         subs = ", ".join(c.words[1] for c in COMMANDS if c.words[0] == lowered[0])
         raise CommandError(f"`{lowered[0]}` needs one of: {subs}.", f"See `help {lowered[0]}`.")
     hint = f"Did you mean `{close[0]}`? " if close else ""
-    raise CommandError(f"I don't know the command “{' '.join(words[:2])}”.",
-                       hint + "Type `help` for the list.")  # fmt: skip
+    raise CommandError(
+        f"I don't know the command “{' '.join(words[:2])}”.", hint + "Type `help` for the list."
+    )
 
 
 def _remainder(text: str, skip_words: int) -> str:

@@ -5,7 +5,6 @@ from sqlmodel import Session
 from handlers.context import Context
 from handlers.permissions import may_update
 from handlers.replies import Fact, Item
-from handlers.vocab import RAG_LABELS
 from models.actions import areas_by_id, leads_of, strands_of
 from models.tables import Action, ActionChange, Rag
 
@@ -41,7 +40,6 @@ def action_items(
             facts.append(
                 Fact("4P strands", ", ".join(s.title() for s in strands[action.id]) or "not set")
             )
-            facts.append(Fact("RAG", RAG_LABELS[Rag(action.rag)]))
             if action.confidential:
                 facts.append(Fact("Confidential", "yes: closed item, never shown in channels"))
         body = ""
@@ -71,14 +69,19 @@ def action_items(
     return items
 
 
-def describe_change(change: ActionChange, area_names: dict[int, str]) -> str:
-    """One history entry as a sentence."""
+def describe_change(
+    change: ActionChange, area_names: dict[int, str], names: dict[int, str] | None = None
+) -> str:
+    """One history entry as a sentence; `names` maps partner ids to names for lead changes."""
+    names = names or {}
     if change.field == "created":
         text = "created"
     elif change.field == "note":
         text = "note"
     elif change.field in ("leads", "strands"):
-        text = f"{change.field} changed"
+        text = (
+            f"{change.field}: {_names(change.old_value, names)} → {_names(change.new_value, names)}"
+        )
     else:
         old, new = change.old_value, change.new_value
         if change.field == "area_id":
@@ -93,9 +96,21 @@ def describe_change(change: ActionChange, area_names: dict[int, str]) -> str:
     return text
 
 
-def history_facts(changes: list[ActionChange], area_names: dict[int, str]) -> list[Fact]:
+def history_facts(
+    changes: list[ActionChange], area_names: dict[int, str], partner_names: dict[int, str]
+) -> list[Fact]:
     """History entries as dated facts, each naming who made the change."""
-    return [Fact(c.actor_name, describe_change(c, area_names), at=c.at) for c in changes]
+    return [
+        Fact(c.actor_name, describe_change(c, area_names, partner_names), at=c.at) for c in changes
+    ]
+
+
+def _names(value: str | None, names: dict[int, str]) -> str:
+    """A stored id list (`3,7`) as partner names; strand lists pass through."""
+    parts = [p for p in (value or "").split(",") if p]
+    if not parts:
+        return "(none)"
+    return ", ".join(names.get(int(p), p) if p.isdigit() else p.title() for p in parts)
 
 
 def _short(text: str | None, limit: int = 80) -> str:

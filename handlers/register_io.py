@@ -26,16 +26,36 @@ from models.people import create_partner, find_partner
 from models.tables import Action, Board, Rag
 
 ANNEX_B_COLUMNS = (
-    "Key crime area", "Issues", "Lead partner", "Actions", "Potential barriers",
-    "Expected outcomes", "Rag rating (blue denotes completion)",
-)  # fmt: skip
+    "Key crime area",
+    "Issues",
+    "Lead partner",
+    "Actions",
+    "Potential barriers",
+    "Expected outcomes",
+    "Rag rating (blue denotes completion)",
+)
 EXTRA_COLUMNS = ("Ref", "4P strands", "Due date", "Confidential")
 CSV_COLUMNS = ("Ref", *ANNEX_B_COLUMNS, "4P strands", "Due date", "Confidential")
 # Row keys used inside this module, mapped from CSV headers.
-_CSV_KEYS = dict(zip(CSV_COLUMNS, (
-    "ref", "area", "issue", "leads", "action", "barriers", "outcomes", "rag", "strands", "due",
-    "confidential",
-), strict=True))  # fmt: skip
+_CSV_KEYS = dict(
+    zip(
+        CSV_COLUMNS,
+        (
+            "ref",
+            "area",
+            "issue",
+            "leads",
+            "action",
+            "barriers",
+            "outcomes",
+            "rag",
+            "strands",
+            "due",
+            "confidential",
+        ),
+        strict=True,
+    )
+)
 RAG_WORD = {Rag.RED: "Red", Rag.AMBER: "Amber", Rag.GREEN: "Green", Rag.BLUE: "Blue", Rag.NONE: ""}
 
 
@@ -59,8 +79,13 @@ def load_partners(session: Session, board: Board, text: str) -> list[str]:
         name, aliases, collective = (row + ["", ""])[:3]
         if find_partner(session=session, board_id=board.id, text=name) is None:
             alias_list = [a.strip() for a in aliases.split("|") if a.strip()]
-            create_partner(session=session, board_id=board.id, name=name.strip(),
-                           aliases=alias_list, collective=collective.strip().casefold() == "yes")  # fmt: skip
+            create_partner(
+                session=session,
+                board_id=board.id,
+                name=name.strip(),
+                aliases=alias_list,
+                collective=collective.strip().casefold() == "yes",
+            )
             added.append(name.strip())
     return added
 
@@ -80,12 +105,18 @@ def read_rows(text: str, *, json_format: bool) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
     headers = {h.strip(): h for h in reader.fieldnames or []}
     if "Key crime area" not in headers:
-        raise CommandError("The CSV has no “Key crime area” column.",
-                           "Use the Annex B layout: " + ", ".join(ANNEX_B_COLUMNS))  # fmt: skip
+        raise CommandError(
+            "The CSV has no “Key crime area” column.",
+            "Use the Annex B layout: " + ", ".join(ANNEX_B_COLUMNS),
+        )
     rows = []
     for raw in reader:
-        rows.append({key: (raw.get(headers[col]) or "") if col in headers else ""
-                     for col, key in _CSV_KEYS.items()})  # fmt: skip
+        rows.append(
+            {
+                key: (raw.get(headers[col]) or "") if col in headers else ""
+                for col, key in _CSV_KEYS.items()
+            }
+        )
     return rows
 
 
@@ -102,8 +133,9 @@ def import_rows(
             area_name = _text(row.get("area")) or area_name  # merged cells: blank continues above
             if not area_name:
                 raise CommandError("no key crime area (and none above it).")
-            area = areas.get(area_name) or get_or_create_area(session=session, board_id=board.id,
-                                                              name=area_name)  # fmt: skip
+            area = areas.get(area_name) or get_or_create_area(
+                session=session, board_id=board.id, name=area_name
+            )
             areas[area_name] = area
             result.areas.add(area.name)
             fields = _row_fields(session, board, row, result)
@@ -119,8 +151,11 @@ def import_rows(
 
 def _row_fields(session: Session, board: Board, row: dict, result: ImportResult) -> dict:
     leads_value = row.get("leads") or []
-    names = leads_value if isinstance(leads_value, list) else \
-        [n for part in str(leads_value).splitlines() for n in part.split(";")]  # fmt: skip
+    names = (
+        leads_value
+        if isinstance(leads_value, list)
+        else [n for part in str(leads_value).splitlines() for n in part.split(";")]
+    )
     lead_ids = []
     for name in (_text(n) for n in names):
         if not name:
@@ -131,19 +166,24 @@ def _row_fields(session: Session, board: Board, row: dict, result: ImportResult)
             result.partners_added.append(name)
         lead_ids.append(partner.id)
     strands_value = row.get("strands") or ""
-    strands = parse_strands(",".join(strands_value) if isinstance(strands_value, list)
-                            else str(strands_value))  # fmt: skip
+    strands = parse_strands(
+        ",".join(strands_value) if isinstance(strands_value, list) else str(strands_value)
+    )
     due = _text(row.get("due"))
     confidential = row.get("confidential")
     return {
-        "issue": _text(row.get("issue")), "action_text": _text(row.get("action")),
-        "barriers": _text(row.get("barriers")), "outcomes": _text(row.get("outcomes")),
+        "issue": _text(row.get("issue")),
+        "action_text": _text(row.get("action")),
+        "barriers": _text(row.get("barriers")),
+        "outcomes": _text(row.get("outcomes")),
         "rag": parse_rag(_text(row.get("rag"))).value,
         "due_date": _parse_iso_date(due) if due else None,
-        "confidential": confidential if isinstance(confidential, bool)
+        "confidential": confidential
+        if isinstance(confidential, bool)
         else parse_yes_no(_text(confidential) or "no", "Confidential"),
-        "leads": lead_ids, "strands": strands,
-    }  # fmt: skip
+        "leads": lead_ids,
+        "strands": strands,
+    }
 
 
 def _import_one(session, board, area_id, row, fields, existing, now, result) -> None:
@@ -155,9 +195,16 @@ def _import_one(session, board, area_id, row, fields, existing, now, result) -> 
     if action is None:
         created_at = _parse_timestamp(row.get("created_at")) or now
         action = create_action(
-            session=session, board_id=board.id, area_id=area_id, now=created_at, actor=None,
-            number=number, lead_ids=fields.pop("leads"), strands=fields.pop("strands"), **fields,
-        )  # fmt: skip
+            session=session,
+            board_id=board.id,
+            area_id=area_id,
+            now=created_at,
+            actor=None,
+            number=number,
+            lead_ids=fields.pop("leads"),
+            strands=fields.pop("strands"),
+            **fields,
+        )
         updated_at = _parse_timestamp(row.get("updated_at"))
         if updated_at and updated_at > created_at:
             action.updated_at = updated_at
@@ -185,15 +232,22 @@ def export_records(session: Session, board: Board) -> list[dict]:
     strands = strands_of(session=session, action_ids=ids)
     return [
         {
-            "ref": a.ref, "area": areas[a.area_id].name, "issue": a.issue,
-            "action": a.action_text, "barriers": a.barriers, "outcomes": a.outcomes,
-            "leads": [p.name for p in leads[a.id]], "strands": sorted(strands[a.id]),
-            "rag": a.rag, "due": a.due_date.isoformat() if a.due_date else None,
-            "confidential": a.confidential, "created_at": a.created_at.isoformat(),
+            "ref": a.ref,
+            "area": areas[a.area_id].name,
+            "issue": a.issue,
+            "action": a.action_text,
+            "barriers": a.barriers,
+            "outcomes": a.outcomes,
+            "leads": [p.name for p in leads[a.id]],
+            "strands": sorted(strands[a.id]),
+            "rag": a.rag,
+            "due": a.due_date.isoformat() if a.due_date else None,
+            "confidential": a.confidential,
+            "created_at": a.created_at.isoformat(),
             "updated_at": a.updated_at.isoformat(),
         }
         for a in actions
-    ]  # fmt: skip
+    ]
 
 
 def export_json(records: list[dict]) -> str:
@@ -207,11 +261,21 @@ def export_csv(records: list[dict]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in records:
-        writer.writerow([
-            r["ref"], r["area"], r["issue"], "\n".join(r["leads"]), r["action"], r["barriers"],
-            r["outcomes"], RAG_WORD[Rag(r["rag"])], ",".join(r["strands"]), r["due"] or "",
-            "yes" if r["confidential"] else "",
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                r["ref"],
+                r["area"],
+                r["issue"],
+                "\n".join(r["leads"]),
+                r["action"],
+                r["barriers"],
+                r["outcomes"],
+                RAG_WORD[Rag(r["rag"])],
+                ",".join(r["strands"]),
+                r["due"] or "",
+                "yes" if r["confidential"] else "",
+            ]
+        )
     return out.getvalue()
 
 

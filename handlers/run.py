@@ -35,11 +35,14 @@ def run_command(
         with Session(engine, expire_on_commit=False) as session:
             board = get_board(session=session, slug=board_slug)
             if board is None:
-                return error_reply("This Board has not been set up yet.",
-                                   "Run `soc-bot db upgrade` and `soc-bot import`.")  # fmt: skip
+                return error_reply(
+                    "This Board has not been set up yet.",
+                    "Run `soc-bot db upgrade` and `soc-bot import`.",
+                )
             member = get_member(session=session, board_id=board.id, slack_user_id=user_id)
-            ctx = Context(board=board, user_id=user_id, member=member, now=now, tz=tz,
-                          surface=surface)  # fmt: skip
+            ctx = Context(
+                board=board, user_id=user_id, member=member, now=now, tz=tz, surface=surface
+            )
             reply = dispatch(session=session, ctx=ctx, text=text)
             if reply.error:
                 session.rollback()

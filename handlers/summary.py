@@ -20,7 +20,7 @@ from models.actions import (
 )
 from models.boards import list_areas
 from models.meetings import last_meeting
-from models.tables import AreaSource, Rag, Strand
+from models.tables import Action, AreaSource, Rag, Strand
 
 RAG_ORDER = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE, Rag.NONE)
 EXCEPTION_LIMIT = 10
@@ -39,8 +39,12 @@ def rag_summary(session: Session, ctx: Context, args: Args) -> Reply:
     in_channel = is_admin(member) and "private" not in [w.casefold() for w in args.words]
     visibility = PUBLIC if in_channel else visibility_for(session, member)
     board_id = ctx.board.id
-    totals = {rag: n for (_, rag), n in rag_counts(
-        session=session, board_id=board_id, visibility=visibility).items()}  # fmt: skip
+    totals = {
+        rag: n
+        for (_, rag), n in rag_counts(
+            session=session, board_id=board_id, visibility=visibility
+        ).items()
+    }
     total = sum(totals.values())
     reply = Reply(
         title="RAG summary",
@@ -107,27 +111,42 @@ def _since_last_meeting(session: Session, ctx: Context, visibility: Visibility) 
     else:
         changes = Section("Since the last meeting", facts=[Fact("Last meeting", meeting.starts_at)])
         moves, moved = rag_moves_since(
-            session=session, board_id=board_id, visibility=visibility, at=meeting.starts_at,
+            session=session,
+            board_id=board_id,
+            visibility=visibility,
+            at=meeting.starts_at,
             limit=EXCEPTION_LIMIT,
-        )  # fmt: skip
+        )
         for action, old in moves:
             changes.lines.append(
-                f"{action.ref} {action_title(action)}: {SHORT_LABELS[Rag(old)]} → "
+                f"{action.ref} {_short_title(action)}: {SHORT_LABELS[Rag(old)]} → "
                 f"{SHORT_LABELS[Rag(action.rag)]}"
             )
         if moved > len(moves):
             changes.lines.append(f"…and {moved - len(moves)} more rating changes.")
         if not moved:
             changes.lines.append("No RAG ratings changed.")
-        _exception(session, ctx, visibility, changes, "New actions",
-                   ActionFilter(created_after=meeting.starts_at))  # fmt: skip
+        _exception(
+            session,
+            ctx,
+            visibility,
+            changes,
+            "New actions",
+            ActionFilter(created_after=meeting.starts_at),
+        )
     sections.append(changes)
     exceptions = Section("Exceptions")
     _exception(session, ctx, visibility, exceptions, "Red", ActionFilter(rag=Rag.RED.value))
     _exception(session, ctx, visibility, exceptions, "Overdue", ActionFilter(overdue_on=ctx.today))
     if meeting is not None:
-        _exception(session, ctx, visibility, exceptions, "Not updated since the last meeting",
-                   ActionFilter(not_updated_since=meeting.starts_at, open_only=True))  # fmt: skip
+        _exception(
+            session,
+            ctx,
+            visibility,
+            exceptions,
+            "Not updated since the last meeting",
+            ActionFilter(not_updated_since=meeting.starts_at, open_only=True),
+        )
     if not exceptions.lines:
         exceptions.lines.append("None: nothing is red, overdue or left without an update.")
     sections.append(exceptions)
@@ -143,11 +162,19 @@ def _exception(
     where: ActionFilter,
 ) -> None:
     actions, total = list_actions(
-        session=session, board_id=ctx.board.id, visibility=visibility, where=where,
+        session=session,
+        board_id=ctx.board.id,
+        visibility=visibility,
+        where=where,
         limit=EXCEPTION_LIMIT,
-    )  # fmt: skip
+    )
     if not total:
         return
-    refs = ", ".join(f"{a.ref} {action_title(a)}" for a in actions)
+    refs = "; ".join(f"{a.ref} {_short_title(a)}" for a in actions)
     more = f" …and {total - len(actions)} more" if total > len(actions) else ""
     section.lines.append(f"{label} ({total}): {refs}{more}")
+
+
+def _short_title(action: Action) -> str:
+    title = action_title(action)
+    return title if len(title) <= 40 else title[:39].rstrip() + "…"

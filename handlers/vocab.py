@@ -11,27 +11,49 @@ from models.people import find_partner, list_partners
 from models.tables import CrimeArea, Partner, Rag, Role, Strand
 
 RAG_WORDS = {
-    "red": Rag.RED, "r": Rag.RED,
-    "amber": Rag.AMBER, "orange": Rag.AMBER, "a": Rag.AMBER, "yellow": Rag.AMBER,
-    "green": Rag.GREEN, "g": Rag.GREEN,
-    "blue": Rag.BLUE, "b": Rag.BLUE, "complete": Rag.BLUE, "completed": Rag.BLUE,
+    "red": Rag.RED,
+    "r": Rag.RED,
+    "amber": Rag.AMBER,
+    "orange": Rag.AMBER,
+    "a": Rag.AMBER,
+    "yellow": Rag.AMBER,
+    "green": Rag.GREEN,
+    "g": Rag.GREEN,
+    "blue": Rag.BLUE,
+    "b": Rag.BLUE,
+    "complete": Rag.BLUE,
+    "completed": Rag.BLUE,
     "done": Rag.BLUE,
-    "none": Rag.NONE, "unrated": Rag.NONE, "not rated": Rag.NONE, "": Rag.NONE,
-}  # fmt: skip
+    "none": Rag.NONE,
+    "unrated": Rag.NONE,
+    "not rated": Rag.NONE,
+    "": Rag.NONE,
+}
 
 RAG_LABELS = {
-    Rag.RED: "Red", Rag.AMBER: "Amber", Rag.GREEN: "Green", Rag.BLUE: "Blue (complete)",
+    Rag.RED: "Red",
+    Rag.AMBER: "Amber",
+    Rag.GREEN: "Green",
+    Rag.BLUE: "Blue (complete)",
     Rag.NONE: "Not rated",
-}  # fmt: skip
+}
 
 ROLE_WORDS = {
-    "chair": Role.CHAIR, "chairman": Role.CHAIR, "chairwoman": Role.CHAIR,
-    "deputy": Role.DEPUTY_CHAIR, "deputy chair": Role.DEPUTY_CHAIR,
-    "deputy-chair": Role.DEPUTY_CHAIR, "vice-chair": Role.DEPUTY_CHAIR,
-    "secretariat": Role.SECRETARIAT, "secretary": Role.SECRETARIAT,
-    "member": Role.MEMBER, "co-optee": Role.CO_OPTEE, "cooptee": Role.CO_OPTEE,
-    "co-opted": Role.CO_OPTEE, "observer": Role.OBSERVER,
-}  # fmt: skip
+    "chair": Role.CHAIR,
+    "chairman": Role.CHAIR,
+    "chairwoman": Role.CHAIR,
+    "deputy": Role.DEPUTY_CHAIR,
+    "deputy chair": Role.DEPUTY_CHAIR,
+    "deputy-chair": Role.DEPUTY_CHAIR,
+    "vice-chair": Role.DEPUTY_CHAIR,
+    "secretariat": Role.SECRETARIAT,
+    "secretary": Role.SECRETARIAT,
+    "member": Role.MEMBER,
+    "co-optee": Role.CO_OPTEE,
+    "cooptee": Role.CO_OPTEE,
+    "co-opted": Role.CO_OPTEE,
+    "observer": Role.OBSERVER,
+}
 
 YES = {"yes", "y", "true", "on", "1"}
 NO = {"no", "n", "false", "off", "0"}
@@ -140,8 +162,11 @@ def find_partners(session: Session, board_id: int, text: str) -> list[Partner]:
             continue
         partner = find_partner(session=session, board_id=board_id, text=name)
         if partner is None:
-            known = [n for p in list_partners(session=session, board_id=board_id)
-                     for n in (p.name, *p.alias_list)]  # fmt: skip
+            known = [
+                n
+                for p in list_partners(session=session, board_id=board_id)
+                for n in (p.name, *p.alias_list)
+            ]
             raise CommandError(f"No partner called “{name}”.", _suggest(name, known))
         partners.append(partner)
     return partners

@@ -202,8 +202,10 @@ def create_action(
         value = getattr(action, field)
         if value not in (None, "", False) and not (field == "rag" and value == Rag.NONE.value):
             _record(session, action, now, actor, field, None, _text(value), "")
-    _record(session, action, now, actor, "leads", None, _ids_text(lead_ids), "")
-    _record(session, action, now, actor, "strands", None, ",".join(sorted(strands)), "")
+    if lead_ids:
+        _record(session, action, now, actor, "leads", None, _ids_text(lead_ids), "")
+    if strands:
+        _record(session, action, now, actor, "strands", None, ",".join(sorted(strands)), "")
     session.flush()
     return action
 

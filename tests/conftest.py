@@ -79,8 +79,14 @@ def board_engine(engine, settings: Settings):
             (OBSERVER, "Olive Observer", Role.OBSERVER, None),
         ]
         for user_id, name, role, partner_id in people:
-            save_member(session=session, board_id=board.id, slack_user_id=user_id,
-                        display_name=name, role=role.value, partner_id=partner_id)  # fmt: skip
+            save_member(
+                session=session,
+                board_id=board.id,
+                slack_user_id=user_id,
+                display_name=name,
+                role=role.value,
+                partner_id=partner_id,
+            )
         session.commit()
     return engine
 

@@ -8,8 +8,13 @@ from handlers.replies import Fact, Item, Mention, Reply, Value
 from models.tables import Rag
 
 RAG_LEGEND = "RAG: Red · Amber (the seed's “Orange”) · Green · Blue = complete · Not rated"
-RAG_TAGS = {Rag.RED: "RED", Rag.AMBER: "AMBER", Rag.GREEN: "GREEN", Rag.BLUE: "BLUE",
-            Rag.NONE: "NOT RATED"}  # fmt: skip
+RAG_TAGS = {
+    Rag.RED: "RED",
+    Rag.AMBER: "AMBER",
+    Rag.GREEN: "GREEN",
+    Rag.BLUE: "BLUE",
+    Rag.NONE: "NOT RATED",
+}
 
 
 def format_value(value: Value, tz: ZoneInfo) -> str:

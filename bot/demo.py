@@ -1,0 +1,89 @@
+"""`soc-bot demo`: the real Annex B register on a fresh SQLite file, played through the console."""
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import Settings
+from bot.console import Console
+from bot.setup import ANNEX_B, PARTNERS, import_file
+from handlers.admin import set_member
+from models.boards import get_board
+from models.db import make_engine, session_scope
+from models.meetings import add_meeting
+from models.migrate import upgrade
+
+CHAIR, SECRETARIAT, COLP, CHILDREN, OBSERVER = "U0CHAIR", "U0SECRET", "U0COLP", "U0CHILD", "U0OBS"
+DEMO_MEMBERS = (
+    (CHAIR, "John Simpson", "chair", None),
+    (SECRETARIAT, "David MacKintosh", "secretariat", "Community Safety Team"),
+    (COLP, "Rob Ellis", "member", "City of London Police"),
+    (CHILDREN, "Chris Pelham", "member", "Children and Communities"),
+    (OBSERVER, "Home Office observer", "observer", None),
+)
+JOURNEYS = (
+    ("Rob Ellis (City of London Police) checks his actions", COLP, "/soc action status"),
+    (
+        "…and updates the profiles dashboard",
+        COLP,
+        '/soc action update A-1 rag=green due=31/03/2027 note="Draft shared with partners"',
+    ),
+    ("…then looks at it in full", COLP, "/soc action status A-1"),
+    ("The observer tries to change a rating (refused)", OBSERVER, "/soc action update A-9 rag=red"),
+    (
+        "Chris Pelham marks a Home visits update",
+        CHILDREN,
+        "/soc action note A-7 Vulnerable People Steering Group agreed joint visits from March",
+    ),
+    ("The chairman posts the RAG summary", CHAIR, "/soc rag"),
+)
+
+
+def run_demo(db_path: Path, out=sys.stdout) -> int:
+    """Build the demo Board and play the three journeys; returns the exit code."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{db_path}")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    # The register was last reviewed at a Board meeting four weeks ago; the next is in a week.
+    last, following = _meeting_at(now - timedelta(days=28)), _meeting_at(now + timedelta(days=7))
+    result, _ = import_file(
+        engine, settings, ANNEX_B, now=last - timedelta(days=14), partners=PARTNERS
+    )
+    with session_scope(engine) as session:
+        board = get_board(session=session, slug=settings.board_slug)
+        for meeting in (last, following):
+            add_meeting(session=session, board_id=board.id, starts_at=meeting)
+        for user_id, name, role, partner in DEMO_MEMBERS:
+            options = {"name": name, "role": role, **({"partner": partner} if partner else {})}
+            set_member(session, board, user_id, options)
+    print(
+        f"soc-bot demo: {len(result.created)} actions from Annex B (data/annex_b.csv) loaded "
+        f"into {db_path}.",
+        file=out,
+    )
+    console = Console(engine, settings, COLP)
+    for title, user_id, line in JOURNEYS:
+        console.user_id = user_id
+        print(f"\n──── {title}\n{user_id}> {line}", file=out)
+        print(console.run_line(line), file=out)
+    print(
+        f"\nContinue by hand:  DATABASE_URL=sqlite:///{db_path} .venv/bin/soc-bot console --as "
+        f"{COLP}\n(switch person with /as {CHAIR}; people: "
+        + ", ".join(f"{u} {n}" for u, n, _, _ in DEMO_MEMBERS)
+        + ")\nConnect Slack: see “Run it in Slack” in README.md.",
+        file=out,
+    )
+    engine.dispose()
+    return 0
+
+
+def _meeting_at(moment: datetime) -> datetime:
+    """10:00 London time on that day, as UTC."""
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    local = moment.astimezone(london).replace(hour=10, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
