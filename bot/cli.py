@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as", dest="user", required=True)
     run.add_argument("text", nargs=argparse.REMAINDER, help="the /soc text")
 
+    serve = sub.add_parser("serve", help="the Slack app over HTTP (gunicorn): POST /slack/events")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    sub.add_parser("socket", help="the Slack app over Socket Mode (no public URL needed)")
+
     demo = sub.add_parser(
         "demo", help="the Annex B register on a fresh SQLite file, played through"
     )
@@ -212,6 +216,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if reply.error else 0
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve_main
+
+    return serve_main(settings, args.port or settings.port)
+
+
+def _socket(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.socket_mode import socket_main
+
+    return socket_main(settings)
+
+
 COMMANDS = {
     "db": _db,
     "import": _import,
@@ -220,4 +236,6 @@ COMMANDS = {
     "partner": _partner,
     "console": _console,
     "run": _run,
+    "serve": _serve,
+    "socket": _socket,
 }
