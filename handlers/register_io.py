@@ -23,7 +23,7 @@ from models.actions import (
 )
 from models.boards import get_or_create_area
 from models.people import create_partner, find_partner
-from models.tables import Action, Board, Rag
+from models.tables import Action, Board, CrimeArea, Partner, Rag
 
 ANNEX_B_COLUMNS = (
     "Key crime area",
@@ -133,6 +133,7 @@ def import_rows(
             area_name = _text(row.get("area")) or area_name  # merged cells: blank continues above
             if not area_name:
                 raise CommandError("no key crime area (and none above it).")
+            _check_length("Key crime area", area_name, CrimeArea)
             area = areas.get(area_name) or get_or_create_area(
                 session=session, board_id=board.id, name=area_name
             )
@@ -160,6 +161,7 @@ def _row_fields(session: Session, board: Board, row: dict, result: ImportResult)
     for name in (_text(n) for n in names):
         if not name:
             continue
+        _check_length("Lead partner", name, Partner)
         partner = find_partner(session=session, board_id=board.id, text=name)
         if partner is None:
             partner = create_partner(session=session, board_id=board.id, name=name)
@@ -171,6 +173,8 @@ def _row_fields(session: Session, board: Board, row: dict, result: ImportResult)
     )
     due = _text(row.get("due"))
     confidential = row.get("confidential")
+    for label, key, column in _TEXT_COLUMNS:
+        _check_length(label, _text(row.get(key)), Action, column)
     return {
         "issue": _text(row.get("issue")),
         "action_text": _text(row.get("action")),
@@ -277,6 +281,24 @@ def export_csv(records: list[dict]) -> str:
             ]
         )
     return out.getvalue()
+
+
+# (CSV column, row key, Action column) of the free-text fields.
+_TEXT_COLUMNS = (
+    ("Issues", "issue", "issue"),
+    ("Actions", "action", "action_text"),
+    ("Potential barriers", "barriers", "barriers"),
+    ("Expected outcomes", "outcomes", "outcomes"),
+)
+
+
+def _check_length(label: str, text: str, table: type, column: str = "name") -> None:
+    # The column sizes are real limits on PostgreSQL; refuse here rather than fail the insert.
+    limit = table.__table__.c[column].type.length
+    if len(text) > limit:
+        raise CommandError(
+            f"{label} is too long ({len(text):,} characters; the limit is {limit:,})."
+        )
 
 
 def _text(value: object) -> str:
