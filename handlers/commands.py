@@ -159,23 +159,24 @@ def dispatch(*, session: Session, ctx: Context, text: str) -> Reply:
         words = tokenize(text)
         if not words:
             return help_reply("")
-        command = _match(words)
+        command, used = _match(words)
         if command.raw:
-            return command.run(session, ctx, _remainder(text, len(command.words)))
-        args = split_args(words[len(command.words) :], set(command.options))
+            return command.run(session, ctx, _remainder(text, used))
+        args = split_args(words[used:], set(command.options))
         return command.run(session, ctx, args)
     except CommandError as err:
         return error_reply(err.message, err.hint)
 
 
-def _match(words: list[str]) -> Command:
+def _match(words: list[str]) -> tuple[Command, int]:
+    """The command the words name, and how many of the words name it."""
     lowered = [w.casefold() for w in words]
     for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
         if tuple(lowered[: len(command.words)]) == command.words:
-            return command
+            return command, len(command.words)
     # `action A-3` and `action 3` are common shorthands for `action status A-3`.
     if lowered[0] == "action" and len(lowered) == 2 and re.match(r"^(a-?|#)?\d+$", lowered[1]):
-        return next(c for c in COMMANDS if c.words == ("action", "status"))
+        return next(c for c in COMMANDS if c.words == ("action", "status")), 1
     typed = " ".join(lowered[:2])
     names = [c.name for c in COMMANDS]
     close = difflib.get_close_matches(typed, names, n=1, cutoff=0.6)
