@@ -8,7 +8,7 @@ from sqlmodel import Session
 from handlers.errors import CommandError
 from models.boards import list_areas
 from models.people import find_partner, list_partners
-from models.tables import CrimeArea, Partner, Rag, Role, Strand
+from models.tables import AreaSource, CrimeArea, Partner, Rag, Role, Strand
 
 RAG_WORDS = {
     "red": Rag.RED,
@@ -142,6 +142,11 @@ def find_area(session: Session, board_id: int, text: str) -> CrimeArea:
         lambda name: wanted in name,
     ):
         found = [a for a in areas if test(a.name.casefold())]
+        if len(found) > 1:
+            # The National Strategic Assessment list is background ("cyber" is a prefix of its
+            # "Cyber crime" too): a match among the Board's own areas wins.
+            own = [a for a in found if a.priority or a.source != AreaSource.NATIONAL_ASSESSMENT]
+            found = own if len(own) == 1 else found
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
