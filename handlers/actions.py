@@ -50,6 +50,7 @@ TEXT_FIELDS = {
 ADD_OPTIONS = {*TEXT_FIELDS, "area", "lead", "due", "strand", "rag", "confidential", "note"}
 UPDATE_OPTIONS = ADD_OPTIONS
 ADMIN_ONLY_FIELDS = {"area", "lead", "confidential"}
+NOTE_LIMIT = 4000  # ActionChange.note
 FIELD_LIMITS = {"issue": 2000, "action_text": 8000, "barriers": 4000, "outcomes": 4000}
 
 
@@ -80,6 +81,8 @@ def status(session: Session, ctx: Context, args: Args) -> Reply:
         command = f'action status area "{area.name}"'
     elif first == "partner":
         partners = find_partners(session, ctx.board.id, " ".join(words[1:]) or "?")
+        if not partners:
+            raise CommandError("Which partner?", "Example: `action status partner CoLP`.")
         where = ActionFilter(partner_ids=frozenset(p.id for p in partners))
         title = "Actions led by " + ", ".join(p.name for p in partners)
         command = f'action status partner "{partners[0].name}"'
@@ -178,6 +181,7 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
             'Example: `action add area="Cyber attack" lead=CoLP title="Engage SMEs" due=31/3/2027`',
         )
     fields = _parse_fields(session, ctx, args.options)
+    _check_length("note", args.options.get("note", ""), NOTE_LIMIT)
     action = create_action(
         session=session,
         board_id=ctx.board.id,
@@ -242,12 +246,13 @@ def note(session: Session, ctx: Context, raw: str) -> Reply:
             "Give the action and the note.",
             "Usage: `action note A-12 Met the NCA; report due in March`",
         )
-    _check_length("note", text, 4000)
+    _check_length("note", text, NOTE_LIMIT)
     action = _writable_action(session, ctx, ref_text)
     return _apply(session, ctx, action, {}, text)
 
 
 def _apply(session: Session, ctx: Context, action: Action, changes: dict, note: str) -> Reply:
+    _check_length("note", note, NOTE_LIMIT)
     recorded = update_action(
         session=session, action=action, now=ctx.now, actor=ctx.member, changes=changes, note=note
     )

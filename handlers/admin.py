@@ -130,6 +130,8 @@ def partner_add(session: Session, ctx: Context, args: Args) -> Reply:
     if len(name) > 200:
         raise CommandError("That name is too long (200 characters at most).")
     aliases = [a.strip() for a in args.options.get("aliases", "").split(",") if a.strip()]
+    if len("|".join(aliases)) > 1000:  # Partner.aliases
+        raise CommandError("Those aliases are too long (1,000 characters at most in all).")
     for text in (name, *aliases):
         clash = find_partner(session=session, board_id=ctx.board.id, text=text)
         if clash is not None:
