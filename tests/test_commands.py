@@ -1,0 +1,556 @@
+"""Every `/soc` command, through the console, with the register checked afterwards."""
+
+import sys
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, func, select
+
+from handlers import actions as action_handlers
+from handlers.commands import COMMANDS
+from handlers.replies import Reply
+from models.boards import get_board, list_areas
+from models.meetings import add_meeting
+from models.people import find_partner, get_member, list_partners
+from models.tables import Action, ActionChange, Member, Role
+from tests.conftest import CHAIR, IMPORTED_AT, NOW, SECRETARIAT
+
+# Each command and the test below that exercises it (checked by the first test).
+EXERCISED = {
+    "help": "test_help_lists_every_commands_usage",
+    "action status": "test_action_status_lists_the_callers_partners_actions",
+    "action add": "test_action_add_puts_a_new_action_in_the_register",
+    "action update": "test_update_rag_orange_is_stored_as_amber",
+    "action done": "test_action_done_with_a_note_makes_it_blue",
+    "action note": "test_action_note_is_recorded_and_counts_as_an_update",
+    "action history": "test_action_history_lists_changes_newest_first",
+    "rag": "test_rag_summary_shows_rag_moves_since_the_last_meeting",
+    "area list": "test_area_list_shows_the_priorities_and_sources",
+    "area add": "test_area_add_creates_a_board_area",
+    "member add": "test_member_add_creates_then_updates_a_member",
+    "member list": "test_member_list_shows_everyone",
+    "partner add": "test_partner_add_with_aliases_is_found_by_alias",
+    "partner list": "test_partner_list_shows_aliases_and_collective",
+}
+
+
+def test_every_command_has_a_test():
+    assert set(EXERCISED) == {c.name for c in COMMANDS}
+    module = sys.modules[__name__]
+    for name, test in EXERCISED.items():
+        assert callable(getattr(module, test, None)), f"{name}: no test called {test}"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def action(engine, number: int) -> Action:
+    """The action with this number, read fresh."""
+    with Session(engine) as session:
+        return session.exec(select(Action).where(Action.number == number)).one()
+
+
+def changes_of(engine, number: int) -> list[ActionChange]:
+    """The action's history rows, oldest first."""
+    with Session(engine) as session:
+        action_id = session.exec(select(Action.id).where(Action.number == number)).one()
+        query = select(ActionChange).where(ActionChange.action_id == action_id)
+        return list(session.exec(query.order_by(ActionChange.id)))
+
+
+def change_count(engine) -> int:
+    """All history rows."""
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(ActionChange)).one()
+
+
+def strings(reply: Reply) -> str:
+    """Every piece of text in a reply, one per line."""
+    parts = [reply.title, reply.text, reply.hint, reply.notice]
+    for item in [*reply.items, *(i for s in reply.sections for i in s.items)]:
+        parts += [item.title, item.body, *(f"{f.label}: {f.value}" for f in item.facts)]
+    for section in reply.sections:
+        parts += [
+            section.heading,
+            *section.lines,
+            *(f"{f.label}: {f.value}" for f in section.facts),
+        ]
+    return "\n".join(str(p) for p in parts if p)
+
+
+def refs(reply: Reply) -> list[str]:
+    """References of the reply's items, in order."""
+    return [item.ref for item in reply.items]
+
+
+# --- help and the dispatcher -------------------------------------------------------------------
+
+
+def test_help_lists_every_commands_usage(console):
+    reply = console.ask("help")
+    assert not reply.error
+    labels = [f.label for s in reply.sections for f in s.facts]
+    assert labels == [f"/soc {c.usage}" for c in COMMANDS]
+
+
+def test_empty_text_is_help(console):
+    assert console.ask("   ").sections == console.ask("help").sections
+
+
+def test_help_action_shows_only_action_commands(console):
+    reply = console.ask("help action")
+    labels = [f.label for s in reply.sections for f in s.facts]
+    assert labels == [f"/soc {c.usage}" for c in COMMANDS if c.words[0] == "action"]
+    assert len(labels) == 6
+
+
+def test_help_on_an_unknown_topic_lists_the_topics(console):
+    reply = console.ask("help biscuits")
+    assert reply.error
+    assert "action" in reply.hint and "member" in reply.hint
+
+
+def test_unknown_command_suggests_the_closest(console):
+    reply = console.ask("acton status")
+    assert reply.error
+    assert "`action status`" in reply.hint
+
+
+def test_topic_without_subcommand_lists_the_subcommands(console):
+    reply = console.ask("member")
+    assert reply.error
+    assert "add" in reply.title and "list" in reply.title
+
+
+# --- action status -----------------------------------------------------------------------------
+
+
+def test_action_status_lists_the_callers_partners_actions(console):
+    reply = console.ask("action status")
+    assert reply.title == "Your partner's actions"
+    # CoLP leads A-1, A-7, A-9, A-11; "All partners" is collective so A-2, A-3, A-5, A-6, A-8 too.
+    assert refs(reply) == ["A-1", "A-2", "A-3", "A-5", "A-6", "A-7", "A-8", "A-9", "A-11"]
+
+
+def test_action_status_for_someone_without_a_partner_shows_everything(console):
+    reply = console.as_user(CHAIR).ask("action status")
+    assert len(refs(reply)) == 10
+    assert reply.notice
+
+
+def test_every_reference_form_finds_the_action(console):
+    for form in ("A-11", "a11", "11", "#11", "a-11", "A-011"):
+        reply = console.ask(f"action status {form}")
+        assert not reply.error, (form, reply.title)
+        assert refs(reply) == ["A-11"], form
+
+
+def test_not_a_reference_is_explained(console):
+    reply = console.ask("action status B-7")
+    assert reply.error
+    assert "A-12" in reply.hint
+
+
+def test_action_and_a_number_is_shorthand_for_status(console):
+    for text in ("action 3", "action A-3", "action #3"):
+        reply = console.ask(text)
+        assert not reply.error, text
+        assert refs(reply) == ["A-3"], text
+        assert reply.title.startswith("A-3:"), text
+
+
+def test_paging_through_all_actions(console):
+    first = console.ask("action status all")
+    assert len(first.items) == action_handlers.PAGE_SIZE == 10
+    assert first.page.number == 1 and first.page.pages == 2
+    second = console.ask("action status all page 2")
+    assert refs(second) == ["A-11"]
+    assert second.page.number == 2
+
+
+def test_a_page_past_the_end_is_an_error_with_a_hint(console):
+    reply = console.ask("action status all page 3")
+    assert reply.error
+    assert "page 3" in reply.title
+    assert "action status all page 2" in reply.hint
+
+
+def test_page_zero_and_words_are_refused(console):
+    assert console.ask("action status all page 0").error
+    assert console.ask("action status all page two").error
+
+
+def test_status_by_area_matches_a_word_or_prefix(console):
+    for name in ("cyber", "Cyber", "cyber attack", "CYBER ATTACK"):
+        reply = console.ask(f"action status area {name}")
+        assert not reply.error, (name, reply.title)
+        assert reply.title == "Actions: Cyber attack"
+        assert refs(reply) == ["A-2", "A-3"]
+    reply = console.ask("action status area slavery")
+    assert refs(reply) == ["A-10"]
+
+
+def test_unknown_area_suggests_the_closest_name(console):
+    reply = console.ask("action status area cyber atack")
+    assert reply.error
+    assert "Cyber attack" in reply.hint
+
+
+def test_status_by_partner_alias(console):
+    reply = console.ask("action status partner colp")
+    assert reply.title == "Actions led by City of London Police"
+    assert refs(reply) == ["A-1", "A-7", "A-9", "A-11"]
+
+
+def test_status_by_a_blank_partner_list_is_an_error(console):
+    for text in ("action status partner ,", "action status partner , ,"):
+        reply = console.ask(text)
+        assert reply.error, text
+
+
+def test_status_by_unknown_partner_suggests(console):
+    reply = console.ask("action status partner Cty Police")
+    assert reply.error
+    assert "City Police" in reply.hint
+
+
+def test_overdue_lists_actions_past_their_due_date(console):
+    assert not console.ask("action status overdue").items
+    assert not console.ask("action update A-1 due=10/01/2027").error  # before NOW (20 Jan)
+    assert not console.ask("action update A-9 due=31/01/2027").error  # after NOW
+    reply = console.ask("action status overdue")
+    assert refs(reply) == ["A-1"]
+    console.ask('action done A-1 note="Shared"')
+    assert refs(console.ask("action status overdue")) == []
+
+
+def test_unknown_listing_is_explained(console):
+    reply = console.ask("action status everything now")
+    assert reply.error
+    assert "action status all" in reply.hint
+
+
+# --- action add --------------------------------------------------------------------------------
+
+
+def test_action_add_puts_a_new_action_in_the_register(console):
+    reply = console.as_user(SECRETARIAT).ask(
+        'action add area=cyber lead="CoLP, TS" title="Engage SMEs" due=31/03/2027 '
+        "strand=pursue,protect rag=green"
+    )
+    assert not reply.error, reply.title
+    assert reply.title == "Added A-12: Engage SMEs"
+    added = action(console.engine, 12)
+    assert added.issue == "Engage SMEs"
+    assert added.rag == "green"
+    assert added.due_date == date(2027, 3, 31)
+    assert added.created_at == NOW
+    assert [c.field for c in changes_of(console.engine, 12)][0] == "created"
+    with Session(console.engine) as session:
+        board = get_board(session=session, slug="soc")
+        area = next(
+            a for a in list_areas(session=session, board_id=board.id) if a.id == added.area_id
+        )
+        assert area.name == "Cyber attack"
+    assert "A-12" in refs(console.ask("action status partner TS"))
+
+
+def test_action_add_without_required_fields_names_them(console):
+    reply = console.as_user(SECRETARIAT).ask('action add title="Half an action"')
+    assert reply.error
+    assert "area=" in reply.title and "lead=" in reply.title
+    assert "title=" not in reply.title
+
+
+def test_action_add_with_loose_words_is_refused(console):
+    reply = console.as_user(SECRETARIAT).ask("action add Engage SMEs area=cyber lead=CoLP")
+    assert reply.error
+    assert "key=value" in reply.hint
+
+
+# --- action update -----------------------------------------------------------------------------
+
+
+def test_update_rag_orange_is_stored_as_amber(console):
+    assert not console.ask("action update A-1 rag=red").error
+    reply = console.ask("action update A-1 rag=orange")
+    assert not reply.error
+    assert action(console.engine, 1).rag == "amber"
+    assert changes_of(console.engine, 1)[-1].new_value == "amber"
+
+
+def test_update_rag_done_is_blue(console):
+    assert not console.ask("action update A-1 rag=done").error
+    assert action(console.engine, 1).rag == "blue"
+
+
+def test_due_dates_are_read_uk_style(console):
+    assert not console.ask("action update A-1 due=01/02/2027").error
+    assert action(console.engine, 1).due_date == date(2027, 2, 1)
+    assert not console.ask("action update A-1 due=none").error
+    assert action(console.engine, 1).due_date is None
+
+
+def test_us_style_or_impossible_dates_say_which_forms_are_accepted(console):
+    for value in ("12/25/2027", "31/02/2027", "soonish", "13/13/2027"):
+        reply = console.ask(f"action update A-1 due={value}")
+        assert reply.error, value
+        assert "31/01/2027" in reply.title, value  # the accepted forms are listed
+    assert action(console.engine, 1).due_date is None
+
+
+def test_unknown_option_names_the_valid_options(console):
+    reply = console.ask("action update A-1 foo=1")
+    assert reply.error
+    assert "foo=" in reply.title
+    for option in ("rag=", "due=", "note=", "title="):
+        assert option in reply.hint
+
+
+def test_option_given_twice_is_refused(console):
+    reply = console.ask("action update A-1 rag=red rag=green")
+    assert reply.error
+    assert action(console.engine, 1).rag == "amber"
+
+
+def test_unclosed_quote_is_explained(console):
+    reply = console.ask('action update A-1 title="Two words')
+    assert reply.error
+    assert "quotation mark" in reply.title
+    assert action(console.engine, 1).issue.startswith("Dashboard")
+
+
+def test_curly_quotes_from_slack_group_words(console):
+    reply = console.ask("action update A-1 title=“Two words”")
+    assert not reply.error, reply.title
+    assert action(console.engine, 1).issue == "Two words"
+
+
+def test_nothing_changed_is_an_error_and_records_nothing(console):
+    before = change_count(console.engine)
+    reply = console.ask("action update A-1 rag=amber")
+    assert reply.error
+    assert "Nothing changed" in reply.title
+    assert change_count(console.engine) == before
+
+
+def test_update_without_changes_is_explained(console):
+    assert console.ask("action update A-1").error
+    assert console.ask("action update rag=red").error
+
+
+def test_partner_cannot_change_admin_fields(console):
+    reply = console.ask("action update A-1 lead=CST")
+    assert reply.error
+    assert "lead" in reply.title
+    assert console.as_user(SECRETARIAT).ask("action update A-1 lead=CST").error is False
+
+
+def test_note_longer_than_the_history_keeps_is_refused(console):
+    before = change_count(console.engine)
+    for text in (
+        f'action update A-1 rag=green note="{"x" * 4001}"',
+        f'action done A-1 note="{"x" * 4001}"',
+        f"action note A-1 {'x' * 4001}",
+    ):
+        reply = console.ask(text)
+        assert reply.error, text[:30]
+        assert "too long" in reply.title
+    assert change_count(console.engine) == before
+    assert action(console.engine, 1).rag == "amber"
+
+
+def test_update_with_blank_title_is_refused(console):
+    assert console.ask('action update A-1 title=""').error
+
+
+# --- action done, note, history ----------------------------------------------------------------
+
+
+def test_action_done_with_a_note_makes_it_blue(console):
+    reply = console.ask('action done A-1 note="Dashboard live"')
+    assert not reply.error, reply.title
+    assert action(console.engine, 1).rag == "blue"
+    last = changes_of(console.engine, 1)[-1]
+    assert (last.field, last.old_value, last.new_value, last.note) == (
+        "rag",
+        "amber",
+        "blue",
+        "Dashboard live",
+    )
+    assert console.ask('action done A-1 note="again"').error  # already complete
+
+
+def test_action_done_without_a_note_is_refused_with_a_hint(console):
+    before = change_count(console.engine)
+    reply = console.ask("action done A-1")
+    assert reply.error
+    assert 'note="' in reply.hint
+    assert action(console.engine, 1).rag == "amber"
+    assert change_count(console.engine) == before
+
+
+def test_action_note_is_recorded_and_counts_as_an_update(console):
+    reply = console.ask("action note A-1 Met the NCA; report due in March")
+    assert not reply.error, reply.title
+    last = changes_of(console.engine, 1)[-1]
+    assert (last.field, last.note) == ("note", "Met the NCA; report due in March")
+    assert action(console.engine, 1).updated_at == NOW
+
+
+def test_action_note_without_text_is_refused(console):
+    assert console.ask("action note A-1").error
+    assert console.ask("action note").error
+
+
+def test_action_history_lists_changes_newest_first(console):
+    console.ask("action update A-1 rag=red")
+    console.ask('action update A-1 rag=green note="Better"')
+    reply = console.ask("action history A-1")
+    assert not reply.error
+    lines = [f.value for s in reply.sections for f in s.facts]
+    assert lines[0] == "rag: red → green — “Better”"
+    assert lines[1] == "rag: amber → red"
+    assert "created" in lines[-1]
+
+
+def test_action_history_of_a_missing_action(console):
+    reply = console.ask("action history A-99")
+    assert reply.error
+    assert reply.title == "There is no action A-99."
+
+
+# --- rag ---------------------------------------------------------------------------------------
+
+
+def record_meeting(engine, at: datetime) -> None:
+    """A Board meeting at `at`."""
+    with Session(engine) as session:
+        board = get_board(session=session, slug="soc")
+        add_meeting(session=session, board_id=board.id, starts_at=at)
+        session.commit()
+
+
+def test_rag_summary_shows_rag_moves_since_the_last_meeting(console):
+    record_meeting(console.engine, IMPORTED_AT + timedelta(days=5))
+    assert not console.ask("action update A-1 rag=green").error
+    reply = console.as_user(CHAIR).ask("rag")
+    since = next(s for s in reply.sections if s.heading == "Since the last meeting")
+    assert any(line.startswith("A-1 ") and "Amber → Green" in line for line in since.lines)
+    assert len([line for line in since.lines if "→" in line]) == 1
+
+
+def test_rag_summary_lists_open_actions_not_updated_since_the_meeting(console):
+    record_meeting(console.engine, IMPORTED_AT + timedelta(days=5))
+    console.ask("action note A-1 Progress")
+    reply = console.as_user(CHAIR).ask("rag")
+    exceptions = next(s for s in reply.sections if s.heading == "Exceptions")
+    line = next(x for x in exceptions.lines if x.startswith("Not updated since the last meeting"))
+    assert "(9)" in line  # 11 actions, less A-4 (blue) and A-1 (updated)
+    assert "A-1 " not in line and "A-4 " not in line
+    for ref in ("A-2 ", "A-3 ", "A-11 "):
+        assert ref in line
+
+
+def test_rag_summary_without_a_meeting_says_so(console):
+    reply = console.as_user(CHAIR).ask("rag")
+    since = next(s for s in reply.sections if s.heading == "Since the last meeting")
+    assert "No previous meeting" in since.lines[0]
+    assert reply.audience == "in_channel"
+
+
+def test_rag_counts_match_the_register(console):
+    reply = console.ask("rag")
+    assert reply.audience == "ephemeral"
+    assert reply.text.startswith("11 actions: 9 Amber · 1 Blue · 1 Not rated.")
+    by_area = next(s for s in reply.sections if s.heading == "By key crime area")
+    assert "Cyber attack: 2 Amber" in [f"{f.label}: {f.value}" for f in by_area.facts]
+
+
+def test_rag_private_keeps_the_chairs_summary_to_themselves(console):
+    assert console.as_user(CHAIR).ask("rag private").audience == "ephemeral"
+
+
+# --- areas, members, partners ------------------------------------------------------------------
+
+
+def test_area_list_shows_the_priorities_and_sources(console):
+    reply = console.ask("area list")
+    facts = {f.label: f.value for s in reply.sections for f in s.facts}
+    assert facts["Cyber attack"] == "Government SOC Strategy"
+    assert facts["Drugs"] == "National Strategic Assessment"
+    assert facts["Serious and Organised Crime Profiles"] == "Board"
+
+
+def test_area_add_creates_a_board_area(console):
+    reply = console.as_user(SECRETARIAT).ask('area add "Drugs supply lines"')
+    assert not reply.error
+    assert "Drugs supply lines" in strings(console.ask("area list"))
+    again = console.as_user(SECRETARIAT).ask('area add "drugs supply lines"')
+    assert again.title == "Key crime area: Drugs supply lines"  # the same area, not a second one
+    with Session(console.engine) as session:
+        board = get_board(session=session, slug="soc")
+        names = [a.name.casefold() for a in list_areas(session=session, board_id=board.id)]
+    assert names.count("drugs supply lines") == 1
+
+
+def test_member_add_creates_then_updates_a_member(console):
+    admin = console.as_user(SECRETARIAT)
+    reply = admin.ask('member add <@UNEW123|amy> name="Amy New" role=member partner=TS')
+    assert reply.title == "Added Amy New"
+    reply = admin.ask("member add UNEW123 role=observer away=yes")
+    assert reply.title == "Updated Amy New"
+    with Session(console.engine) as session:
+        board = get_board(session=session, slug="soc")
+        member = get_member(session=session, board_id=board.id, slack_user_id="UNEW123")
+        assert (member.role, member.away) == (Role.OBSERVER, True)
+        assert member.partner_id == find_partner(session=session, board_id=board.id, text="TS").id
+
+
+def test_member_add_without_a_name_or_with_a_bad_role_is_refused(console):
+    admin = console.as_user(SECRETARIAT)
+    assert admin.ask("member add UNEW123 role=member").error
+    reply = admin.ask('member add UNEW123 name="A" role=boss')
+    assert reply.error
+    assert "co-optee" in reply.hint
+
+
+def test_member_list_shows_everyone(console):
+    reply = console.ask("member list")
+    with Session(console.engine) as session:
+        total = session.exec(select(func.count()).select_from(Member)).one()
+    assert len(reply.items) == total == 8
+    rob = next(i for i in reply.items if i.title == "Rob Ellis")
+    assert {f.label: f.value for f in rob.facts}["Partner"] == "City of London Police"
+
+
+def test_partner_add_with_aliases_is_found_by_alias(console):
+    admin = console.as_user(SECRETARIAT)
+    reply = admin.ask('partner add "Port of London Authority" aliases="PLA, Port Authority"')
+    assert not reply.error, reply.title
+    with Session(console.engine) as session:
+        board = get_board(session=session, slug="soc")
+        assert find_partner(session=session, board_id=board.id, text="pla").name == (
+            "Port of London Authority"
+        )
+    clash = admin.ask('partner add "Police Service" aliases="CoLP"')
+    assert clash.error
+    assert "City of London Police" in clash.title
+
+
+def test_partner_add_with_overlong_aliases_is_refused(console):
+    admin = console.as_user(SECRETARIAT)
+    aliases = ", ".join(f"Alias number {n:04d} of many" for n in range(60))  # > 1,000 characters
+    reply = admin.ask(f'partner add "Long Names Ltd" aliases="{aliases}"')
+    assert reply.error
+    with Session(console.engine) as session:
+        board = get_board(session=session, slug="soc")
+        names = [p.name for p in list_partners(session=session, board_id=board.id)]
+    assert "Long Names Ltd" not in names
+
+
+def test_partner_list_shows_aliases_and_collective(console):
+    reply = console.ask("partner list")
+    items = {i.title: {f.label: f.value for f in i.facts} for i in reply.items}
+    assert "CoLP" in items["City of London Police"]["Also known as"]
+    assert "Collective" in items["All partners"]
+    assert "Collective" not in items["City of London Police"]
