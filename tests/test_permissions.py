@@ -1,0 +1,368 @@
+"""Who may do what: every role against every command, and what confidential actions reveal."""
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.console import Console
+from handlers.commands import COMMANDS
+from handlers.permissions import NOT_A_MEMBER
+from handlers.replies import Fact, Item, Reply, Section
+from models.boards import get_board
+from models.db import make_engine
+from models.meetings import add_meeting
+from models.tables import Action, ActionChange, CrimeArea, Member, Partner
+from tests.conftest import (
+    CHAIR,
+    COLP,
+    COOPTEE,
+    CST,
+    DEPUTY,
+    IMPORTED_AT,
+    NOW,
+    OBSERVER,
+    SECRETARIAT,
+    STRANGER,
+    TRADING,
+)
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+@pytest.fixture
+def board(request, tmp_path: Path, tmp_path_factory):
+    """A private copy of the test Board (built once by conftest's `board_engine`, then copied)."""
+    if "path" not in _TEMPLATE:
+        engine = request.getfixturevalue("board_engine")
+        source = engine.url.database
+        engine.dispose()
+        template = tmp_path_factory.mktemp("template") / "board.db"
+        with sqlite3.connect(source) as src, sqlite3.connect(template) as dst:
+            src.backup(dst)
+        _TEMPLATE["path"] = template
+    copy = tmp_path / "board.db"
+    with sqlite3.connect(_TEMPLATE["path"]) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    engine = make_engine(f"sqlite:///{copy}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ask(board, settings):
+    """`ask(user_id, text) -> Reply` on the Board copy at NOW."""
+
+    def run(user_id: str, text: str) -> Reply:
+        return Console(board, settings, user_id, clock=lambda: NOW).ask(text)
+
+    return run
+
+
+def snapshot(engine) -> tuple:
+    """Everything a command could change, in comparable form."""
+    with Session(engine) as session:
+
+        def count(table) -> int:
+            return session.exec(select(func.count()).select_from(table)).one()
+
+        actions = session.exec(
+            select(Action.number, Action.rag, Action.version, Action.updated_at).order_by(
+                Action.number
+            )
+        ).all()
+        return (
+            count(ActionChange),
+            count(Member),
+            count(Partner),
+            count(CrimeArea),
+            tuple(tuple(a) for a in actions),
+        )
+
+
+# --- The matrix --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """A person and the action they try to change; may they change it?"""
+
+    name: str
+    user_id: str
+    ref: str
+    may_change: bool
+    is_admin: bool = False
+    is_member: bool = True
+
+
+CASES = [
+    Case("chair", CHAIR, "A-1", True, is_admin=True),
+    Case("deputy", DEPUTY, "A-1", True, is_admin=True),
+    Case("secretariat", SECRETARIAT, "A-1", True, is_admin=True),
+    Case("colp-member-own-action", COLP, "A-1", True),
+    Case("cst-member-colp-action", CST, "A-1", False),
+    Case("cst-member-home-visits", CST, "A-7", True),  # CST is one of A-7's four leads
+    Case("trading-standards-all-partners", TRADING, "A-2", True),  # "All partners" is collective
+    Case("trading-standards-colp-action", TRADING, "A-1", False),
+    Case("co-optee", COOPTEE, "A-1", False),
+    Case("observer", OBSERVER, "A-1", False),
+    Case("observer-all-partners", OBSERVER, "A-2", False),
+    Case("non-member", STRANGER, "A-1", False, is_member=False),
+]
+
+READ, ADMIN, CHANGE = "read", "admin", "change"
+MATRIX_COMMANDS = [
+    ("action status", READ),
+    ("action status all", READ),
+    ("action status {ref}", READ),
+    ('action add area="Cyber attack" lead=CoLP title="Brand new"', ADMIN),
+    ('action update {ref} rag=red note="Stalled"', CHANGE),
+    ('action done {ref} note="Finished"', CHANGE),
+    ("action note {ref} Met the partners", CHANGE),
+    ("action history {ref}", READ),
+    ("rag", READ),
+    ('member add UNEWBIE name="New Person" role=member', ADMIN),
+    ("member list", READ),
+    ('partner add "Port of London Authority"', ADMIN),
+    ("partner list", READ),
+    ('area add "Drugs supply lines"', ADMIN),
+    ("area list", READ),
+]
+
+
+def test_the_matrix_covers_every_command_but_help():
+    covered = {
+        " ".join(text.split()[:2]) if text != "rag" else "rag" for text, _ in MATRIX_COMMANDS
+    }
+    assert covered == {c.name for c in COMMANDS} - {"help"}
+
+
+def allowed(case: Case, kind: str) -> bool:
+    """What the matrix expects."""
+    if not case.is_member:
+        return False
+    return {READ: True, ADMIN: case.is_admin, CHANGE: case.may_change}[kind]
+
+
+@pytest.mark.parametrize("command, kind", MATRIX_COMMANDS, ids=[c for c, _ in MATRIX_COMMANDS])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_authorization_matrix(ask, board, case: Case, command: str, kind: str):
+    text = command.format(ref=case.ref)
+    before = snapshot(board)
+    reply = ask(case.user_id, text)
+    after = snapshot(board)
+    if allowed(case, kind):
+        assert not reply.error, f"{case.name} should be allowed {text!r}: {reply.title}"
+        if kind == READ:
+            assert after == before, "reading changed the register"
+        else:
+            assert after != before, "an allowed change changed nothing"
+    else:
+        assert reply.error, f"{case.name} should be refused {text!r}"
+        assert after == before, "a refused command changed the register"
+        if not case.is_member:
+            assert (reply.title, reply.hint) == NOT_A_MEMBER
+        elif kind == ADMIN:
+            assert reply.title.startswith("Only the chair, deputy chair or secretariat")
+        else:
+            assert f"can't change {case.ref}" in reply.title
+
+
+def test_refused_change_is_the_same_for_every_field(ask, board):
+    before = snapshot(board)
+    for text in (
+        "action update A-1 due=31/03/2027",
+        'action update A-1 title="Hijacked"',
+        "action update A-1 strand=pursue",
+        'action update A-1 note="just a note"',
+    ):
+        assert "can't change A-1" in ask(CST, text).title
+    assert snapshot(board) == before
+
+
+def test_partner_cannot_change_admin_fields_of_their_own_action(ask, board):
+    before = snapshot(board)
+    for option in ("lead=CST", "area=Drugs", "confidential=yes"):
+        reply = ask(COLP, f"action update A-1 {option}")
+        assert reply.error
+        assert reply.title.startswith("Only the chair, deputy chair or secretariat")
+    assert snapshot(board) == before
+
+
+def test_member_without_a_partner_cannot_change_collective_actions(ask, board):
+    assert not ask(SECRETARIAT, 'member add UNOPART name="No Partner" role=member').error
+    before = snapshot(board)
+    assert ask("UNOPART", "action update A-2 rag=red").error
+    assert snapshot(board) == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "action status",
+        "action status all",
+        "action status A-1",
+        "action 1",
+        "action history A-1",
+        "action status overdue",
+        "action status area cyber",
+        "action status partner colp",
+        "rag",
+        "rag private",
+        "member list",
+        "partner list",
+        "area list",
+        "action update A-1 rag=red",
+        'action done A-1 note="x"',
+        "action note A-1 hello",
+        'action add area=cyber lead=CoLP title="x"',
+        'member add USTRANGER name="Me" role=chair',
+        'partner add "Mine"',
+        'area add "Mine"',
+    ],
+)
+def test_non_member_is_told_to_ask_the_secretariat(ask, board, text):
+    before = snapshot(board)
+    reply = ask(STRANGER, text)
+    assert reply.error
+    assert (reply.title, reply.hint) == NOT_A_MEMBER
+    assert "secretariat" in reply.hint
+    assert reply.items == [] and reply.sections == []
+    assert snapshot(board) == before
+
+
+def test_non_member_may_read_help(ask):
+    reply = ask(STRANGER, "help")
+    assert not reply.error
+    assert reply.sections
+
+
+# --- Confidential actions ----------------------------------------------------------------------
+
+MARKER = "ZQX-OPERATION-NIGHTJAR"
+
+
+@pytest.fixture
+def confidential(ask, board) -> str:
+    """A red, overdue confidential action led by CoLP, added since the last meeting; its ref."""
+    with Session(board) as session:
+        board_id = get_board(session=session, slug="soc").id
+        add_meeting(session=session, board_id=board_id, starts_at=IMPORTED_AT + timedelta(days=5))
+        session.commit()
+    reply = ask(
+        SECRETARIAT,
+        f'action add area="Cyber attack" lead=CoLP title="{MARKER} covert op" '
+        f'action="{MARKER} details" confidential=yes rag=red due=04/01/2027',
+    )
+    assert not reply.error, reply.title
+    ref = reply.items[0].ref
+    assert ref == "A-12"
+    return ref
+
+
+def every_string(value) -> list[str]:
+    """Every string anywhere inside a reply: titles, text, items, sections, facts."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Reply | Item | Section | Fact):
+        return [s for field in vars(value).values() for s in every_string(field)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in every_string(v)]
+    return [str(value)] if value is not None else []
+
+
+def mentions_marker(reply: Reply) -> bool:
+    """Whether any part of the reply carries the confidential marker."""
+    return any(MARKER in s for s in every_string(reply))
+
+
+@pytest.mark.parametrize(
+    "user_id", [CHAIR, SECRETARIAT, COLP], ids=["chair", "secretariat", "colp"]
+)
+def test_confidential_action_visible_to_authorised(ask, confidential, user_id):
+    shown = ask(user_id, f"action status {confidential}")
+    assert not shown.error
+    assert mentions_marker(shown)
+    assert confidential in [i.ref for i in ask(user_id, "action status all page 2").items]
+    assert not ask(user_id, f"action history {confidential}").error
+
+
+@pytest.mark.parametrize(
+    "user_id", [OBSERVER, CST, COOPTEE, TRADING], ids=["observer", "cst", "co-optee", "trading"]
+)
+def test_confidential_action_does_not_exist_for_others(ask, board, confidential, user_id):
+    missing = ask(user_id, "action status A-99")
+    for text in (
+        f"action status {confidential}",
+        f"action {confidential}",
+        f"action history {confidential}",
+        f"action update {confidential} rag=green",
+        f'action done {confidential} note="x"',
+        f"action note {confidential} hello",
+    ):
+        before = snapshot(board)
+        reply = ask(user_id, text)
+        assert reply.error, text
+        assert reply.title == f"There is no action {confidential}.", text
+        assert reply.hint == missing.hint
+        assert not mentions_marker(reply)
+        assert snapshot(board) == before
+    for text in (
+        "action status",
+        "action status all",
+        "action status all page 2",
+        "action status area cyber",
+        "action status partner colp",
+        "action status overdue",
+        "rag",
+        "rag private",
+    ):
+        reply = ask(user_id, text)
+        assert not mentions_marker(reply), text
+        assert confidential not in [i.ref for i in reply.items], text
+
+
+def test_confidential_action_never_in_the_chairs_channel_summary(ask, confidential):
+    reply = ask(CHAIR, "rag")
+    assert reply.audience == "in_channel"
+    assert not mentions_marker(reply)
+    assert not any(confidential + " " in s for s in every_string(reply))
+    assert (
+        "1 confidential action is not shown: details available to authorised members" in reply.text
+    )
+    # The counts are of the 11 public actions: the red confidential one is not among them.
+    assert reply.text.startswith("11 actions: 9 Amber · 1 Blue · 1 Not rated.")
+    private = ask(CHAIR, "rag private")
+    assert private.audience == "ephemeral"
+    assert private.text.startswith("12 actions: 1 Red")
+    lines = [line for s in private.sections for line in s.lines]
+    assert any(line.startswith("New actions (1)") and MARKER in line for line in lines)
+    assert any(line.startswith("Red (1)") and MARKER in line for line in lines)
+    assert any(line.startswith("Overdue (1)") and MARKER in line for line in lines)
+
+
+def test_observer_summary_counts_but_hides_the_confidential_action(ask, confidential):
+    reply = ask(OBSERVER, "rag")
+    assert reply.audience == "ephemeral"
+    assert "1 confidential action is not shown" in reply.text
+    assert not mentions_marker(reply)
+
+
+def test_action_made_confidential_drops_out_of_the_channel_summary(ask, board):
+    with Session(board) as session:
+        board_id = get_board(session=session, slug="soc").id
+        add_meeting(session=session, board_id=board_id, starts_at=IMPORTED_AT + timedelta(days=5))
+        session.commit()
+    assert not ask(SECRETARIAT, "action update A-9 confidential=yes rag=red").error
+    reply = ask(CHAIR, "rag")
+    assert not any("A-9" in s for s in every_string(reply))
+    assert "1 confidential action is not shown" in reply.text
+    private = ask(CHAIR, "rag private")
+    assert any(
+        "A-9 " in line and "Amber → Red" in line for s in private.sections for line in s.lines
+    )
+    assert not any("A-9" in s for s in every_string(ask(CST, "rag")))
+    assert any("A-9" in s for s in every_string(ask(COLP, "rag")))
