@@ -1,0 +1,1 @@
+"""Slack listeners: thin functions that build the context, run a command, render and reply."""

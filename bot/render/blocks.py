@@ -1,0 +1,239 @@
+"""Reply objects as Slack Block Kit: escaped, dates localised per reader, within Slack's limits."""
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot import slack_ids
+from bot.render.text import format_value, render_text
+from handlers.replies import Fact, Item, Mention, Page, Reply, Section, Value
+from models.tables import Rag
+
+MAX_BLOCKS = 50  # a message
+MAX_HOME_BLOCKS = 100  # the App Home tab
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+CONTEXT_TEXT = 2000
+MAX_FIELDS = 10
+BUTTON_VALUE = 2000
+FALLBACK_TEXT = 3000  # the notification text; Slack accepts more but shows far less
+
+RAG_DISPLAY = {
+    Rag.RED: "🔴 Red",
+    Rag.AMBER: "🟠 Amber",
+    Rag.GREEN: "🟢 Green",
+    Rag.BLUE: "🔵 Blue",
+    Rag.NONE: "⚪ Not rated",
+}
+RAG_LEGEND = "🔴 Red · 🟠 Amber · 🟢 Green · 🔵 Blue = complete · ⚪ Not rated"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def escape(text: str) -> str:
+    """Slack's escaping: only &, < and >, so stored text can neither ping nor fake a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of typed text (`&amp;` back to `&`), as the handlers want it raw."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut escaped text to `limit` characters without splitting an entity or a `<…>` token."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    # After escaping, every `<` opens a token we made and every `&` opens an entity.
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    return cut + "…"
+
+
+def mention(person: Mention) -> str:
+    """`<@U…>` from a stored user id; anything that is not a user id shows as the name."""
+    if _USER_ID.match(person.user_id):
+        return f"<@{person.user_id}>"
+    return escape(person.name)
+
+
+def date_token(value: date | datetime, tz: ZoneInfo) -> str:
+    """`<!date^…>` so each reader sees the date in their own format and time zone."""
+    fallback = escape(format_value(value, tz))
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    # Midday in the Board's zone keeps a calendar date on the same day for nearly every reader.
+    noon = datetime.combine(value, time(12), tz)
+    return f"<!date^{int(noon.timestamp())}^{{date_short_pretty}}|{fallback}>"
+
+
+def mrkdwn_value(value: Value, tz: ZoneInfo) -> str:
+    """A fact's value as escaped mrkdwn: mentions and dates as Slack tokens."""
+    if isinstance(value, Mention):
+        return mention(value)
+    if isinstance(value, date):
+        return date_token(value, tz)
+    return escape(format_value(value, tz))
+
+
+def rag_label(rag: str) -> str:
+    """Emoji and word for a RAG rating."""
+    try:
+        return RAG_DISPLAY[Rag(rag)]
+    except ValueError:
+        return escape(rag)
+
+
+def render_blocks(
+    reply: Reply, tz: ZoneInfo, *, interactive: bool = True, max_blocks: int = MAX_BLOCKS
+) -> list[dict]:
+    """The reply as Block Kit blocks; over `max_blocks`, trailing entries become a `…more` note."""
+    mark = "⚠️ " if reply.error else ""
+    head = [_section(f"*{mark}{escape(reply.title)}*")]
+    if reply.text:
+        head.append(_section(escape(reply.text)))
+    if reply.notice:
+        head.append(_context(escape(reply.notice)))
+    groups: list[list[dict]] = []
+    counter = iter(range(10_000))
+    groups.extend(_item_blocks(item, next(counter), tz, interactive) for item in reply.items)
+    for section in reply.sections:
+        groups.extend(_section_groups(section, tz, interactive, counter))
+    tail = _page_blocks(reply.page, interactive) if reply.page else []
+    if reply.hint:
+        tail.append(_context(escape(reply.hint)))
+    if reply.rag_legend:
+        tail.append(_context(RAG_LEGEND))
+    return head + _fit(groups, max_blocks - len(head) - len(tail)) + tail
+
+
+def slack_message(reply: Reply, tz: ZoneInfo) -> dict:
+    """A whole message: blocks, the escaped plain-text fallback and who sees it."""
+    return {
+        "response_type": reply.audience.value,
+        "text": fallback_text(reply, tz),
+        "blocks": render_blocks(reply, tz),
+    }
+
+
+def fallback_text(reply: Reply, tz: ZoneInfo) -> str:
+    """The plain-text rendering, escaped: notifications and screen readers use it."""
+    return truncate(escape(render_text(reply, tz)), FALLBACK_TEXT)
+
+
+def home_view(reply: Reply, tz: ZoneInfo, intro: str) -> dict:
+    """An App Home tab: an introduction, then the reply without buttons."""
+    blocks = [_section(escape(intro)), {"type": "divider"}]
+    blocks += render_blocks(reply, tz, interactive=False, max_blocks=MAX_HOME_BLOCKS - 2)
+    return {"type": "home", "blocks": blocks}
+
+
+def _fit(groups: list[list[dict]], room: int) -> list[dict]:
+    if sum(len(g) for g in groups) <= room:
+        return [block for group in groups for block in group]
+    kept: list[dict] = []
+    for shown, group in enumerate(groups):
+        if len(kept) + len(group) > room - 1:
+            hidden = len(groups) - shown
+            note = (f"…{hidden} more not shown here: Slack allows {MAX_BLOCKS} blocks a message. "
+                    "Narrow the command to see the rest.")  # fmt: skip
+            kept.append(_context(note))
+            break
+        kept.extend(group)
+    return kept
+
+
+def _item_blocks(item: Item, index: int, tz: ZoneInfo, interactive: bool) -> list[dict]:
+    label = " · ".join(
+        part for part in (f"*{escape(item.ref)}*" if item.ref else "",
+                          rag_label(item.rag) if item.rag else "") if part
+    )  # fmt: skip
+    block = _section((label + "\n" if label else "") + escape(item.title))
+    if item.facts:
+        block["fields"] = [_field(fact, tz) for fact in item.facts[:MAX_FIELDS]]
+    blocks = [block]
+    extra = [_fact_line(fact, tz) for fact in item.facts[MAX_FIELDS:]]
+    blocks.extend(_section(chunk) for chunk in _chunks(extra, SECTION_TEXT))
+    if item.body:
+        blocks.append(_section(escape(item.body)))
+    if interactive and item.ref and item.operations:
+        buttons = [
+            _button(slack_ids.OPERATION_LABELS[op], slack_ids.OPERATION_ACTIONS[op], item.ref)
+            for op in item.operations
+            if op in slack_ids.OPERATION_ACTIONS
+        ]
+        if buttons:
+            blocks.append({"type": "actions", "block_id": f"{slack_ids.ITEM_ACTIONS_BLOCK}{index}",
+                           "elements": buttons})  # fmt: skip
+    return blocks
+
+
+def _section_groups(
+    section: Section, tz: ZoneInfo, interactive: bool, counter: Iterator[int]
+) -> list[list[dict]]:
+    lines = [f"*{escape(section.heading)}*"]
+    lines += [_fact_line(fact, tz) for fact in section.facts]
+    lines += [escape(line) for line in section.lines]
+    groups = [[_section(chunk)] for chunk in _chunks(lines, SECTION_TEXT)]
+    groups.extend(_item_blocks(item, next(counter), tz, interactive) for item in section.items)
+    return groups
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    chunks, current = [], ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*chunks, current] if current else chunks
+
+
+def _fact_line(fact: Fact, tz: ZoneInfo) -> str:
+    when = date_token(fact.at, tz) + " · " if fact.at else ""
+    return f"{when}*{escape(fact.label)}*: {mrkdwn_value(fact.value, tz)}"
+
+
+def _field(fact: Fact, tz: ZoneInfo) -> dict:
+    when = date_token(fact.at, tz) + " · " if fact.at else ""
+    text = f"*{escape(fact.label)}*\n{when}{mrkdwn_value(fact.value, tz)}"
+    return {"type": "mrkdwn", "text": truncate(text, FIELD_TEXT)}
+
+
+def _page_blocks(page: Page, interactive: bool) -> list[dict]:
+    previous = f"{page.command} page {page.number - 1}" if page.number > 1 else ""
+    following = f"{page.command} page {page.number + 1}" if page.number < page.pages else ""
+    where = f"Page {page.number} of {page.pages}"
+    buttons = []
+    if interactive:
+        if previous and len(previous) <= BUTTON_VALUE:
+            buttons.append(_button("◀ Previous", slack_ids.PAGE_PREVIOUS, previous))
+        if following and len(following) <= BUTTON_VALUE:
+            buttons.append(_button("Next ▶", slack_ids.PAGE_NEXT, following))
+    if not buttons and following:
+        where += f": next, type `/soc {escape(following)}`"
+    blocks = [_context(where)]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": slack_ids.PAGE_BLOCK, "elements": buttons})
+    return blocks
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT)}}
+
+
+def _context(text: str) -> dict:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": truncate(text, CONTEXT_TEXT)}],
+    }
+
+
+def _button(label: str, action_id: str, value: str) -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
+            "action_id": action_id, "value": value}  # fmt: skip

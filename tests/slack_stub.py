@@ -1,0 +1,278 @@
+"""A local stand-in for Slack: its Web API and response_urls record calls; requests are signed.
+
+`SlackStub` is an HTTP server on 127.0.0.1 that answers the Web API methods the app uses and
+any `response_url` it hands out, records every call, and can be told to fail the next calls
+with 429 (Retry-After) or 500. `SlackHarness` sends slash commands, button clicks and events to
+the app exactly as Slack does: form-encoded or JSON, signed with the signing secret.
+"""
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode
+
+from bot.config import Settings
+from bot.slack_ids import EVENTS_PATH, SOC_COMMAND
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token-never-real"
+BOT_USER = "UBOTSOC"
+TEAM = "T0BOARD"
+CHANNEL = "C0BOARD"
+
+
+@dataclass
+class Call:
+    """One request that reached the stand-in."""
+
+    path: str
+    body: str
+    data: dict
+    headers: dict
+
+    @property
+    def method(self) -> str:
+        """The Web API method (`chat.postMessage`), or `response` for a response_url."""
+        return self.path.rsplit("/", 1)[-1] if self.path.startswith("/api/") else "response"
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int | None
+    times: int
+
+
+@dataclass
+class SlackStub:
+    """The recording Web API and response_url server; start() before use, stop() after."""
+
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, _Failure] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition()
+        self._ids = itertools.count(1)
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+                stub._answer(self, raw)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL should be."""
+        return self.base + "/api/"
+
+    def response_url(self) -> str:
+        """A fresh response_url, as Slack puts in each command and click."""
+        return f"{self.base}/response/{next(self._ids)}"
+
+    def start(self) -> "SlackStub":
+        """Serve in a background thread."""
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail(self, method: str, status: int = 429, *, retry_after: int | None = 0, times: int = 1):
+        """Make the next `times` calls of `method` ("response" for response_urls) fail."""
+        self.failures[method] = _Failure(status, retry_after, times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The recorded calls of one method."""
+        return [c for c in list(self.calls) if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until `count` calls of `method` have arrived; they are returned."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.calls_to(method)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} {method} call(s), got "
+                                         f"{[c.method for c in self.calls]}")  # fmt: skip
+                self._changed.wait(left)
+        return self.calls_to(method)
+
+    def everything_sent(self) -> str:
+        """Every recorded body, raw and decoded, for searching."""
+        return "\n".join(f"{c.body}\n{json.dumps(c.data, ensure_ascii=False)}" for c in self.calls)
+
+    def _answer(self, handler: BaseHTTPRequestHandler, raw: str) -> None:
+        kind = handler.headers.get("content-type", "")
+        data = json.loads(raw) if "json" in kind and raw else {
+            k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}  # fmt: skip
+        call = Call(handler.path, raw, data, {k.lower(): v for k, v in handler.headers.items()})
+        failure = self.failures.get(call.method)
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+        if failure and failure.times > 0:
+            failure.times -= 1
+            handler.send_response(failure.status)
+            if failure.retry_after is not None:
+                handler.send_header("Retry-After", str(failure.retry_after))
+            handler.send_header("content-type", "application/json")
+            handler.end_headers()
+            handler.wfile.write(b'{"ok": false, "error": "ratelimited"}')
+            return
+        if call.method == "response":
+            body, kind = b"ok", "text/plain"
+        else:
+            body, kind = json.dumps(_api_result(call)).encode(), "application/json"
+        handler.send_response(200)
+        handler.send_header("content-type", kind)
+        handler.send_header("content-length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def _api_result(call: Call) -> dict:
+    data = call.data
+    results = {
+        "auth.test": {"url": "https://board.slack.com/", "team": "Board", "user": "soc-bot",
+                      "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BSOC"},
+        "chat.postMessage": {"channel": data.get("channel"), "ts": "1.000100",
+                             "message": {"text": data.get("text")}},
+        "chat.postEphemeral": {"message_ts": "1.000200"},
+        "chat.update": {"channel": data.get("channel"), "ts": data.get("ts")},
+        "views.publish": {"view": {"id": "VHOME", "type": "home"}},
+        "views.open": {"view": {"id": "VMODAL", "type": "modal"}},
+        "conversations.open": {"channel": {"id": "D0DIRECT"}},
+        "users.info": {"user": {"id": data.get("user"), "tz": "Europe/London"}},
+        "apps.connections.open": {"url": "ws://127.0.0.1:9/never-connected"},
+    }  # fmt: skip
+    if call.method not in results:
+        return {"ok": False, "error": "unknown_method"}
+    return {"ok": True, **results[call.method]}
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """The headers Slack sends: the timestamp and `v0=` HMAC-SHA256 of `v0:{ts}:{body}`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slack_escape(text: str) -> str:
+    """What Slack does to typed text before sending it: &, < and > become entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass
+class Answer:
+    """The app's HTTP answer to one request."""
+
+    status: int
+    body: str
+    response_url: str = ""
+
+    @property
+    def json(self) -> dict:
+        """The answer body as JSON (a slash command's acknowledgement)."""
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        """The acknowledgement's plain-text fallback."""
+        return self.json.get("text", "")
+
+    @property
+    def everything(self) -> str:
+        """The acknowledgement's text and blocks as readable JSON, for searching."""
+        return json.dumps(self.json, ensure_ascii=False)
+
+
+class SlackHarness:
+    """Drives the real Flask app with requests signed as Slack signs them."""
+
+    def __init__(self, web_app, stub: SlackStub) -> None:
+        self.client, self.stub = web_app.test_client(), stub
+        self._events = itertools.count(1)
+
+    def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> Answer:
+        """POST a raw body to /slack/events (signed now unless `headers` are given)."""
+        headers = {**sign(body), "Content-Type": content_type, **(headers or {})}
+        response = self.client.post(EVENTS_PATH, data=body.encode(), headers=headers)
+        return Answer(response.status_code, response.get_data(as_text=True))
+
+    def command_body(self, user_id: str, sent_text: str, response_url: str) -> str:
+        """A slash command's form body; `sent_text` is the text field as Slack sends it."""
+        return urlencode({
+            "token": "deprecated-verification-token", "team_id": TEAM, "team_domain": "board",
+            "channel_id": CHANNEL, "channel_name": "soc-board", "user_id": user_id,
+            "user_name": user_id.lower(), "command": SOC_COMMAND, "text": sent_text,
+            "api_app_id": "A0SOCBOT", "is_enterprise_install": "false",
+            "response_url": response_url, "trigger_id": "1337.42.abcdef",
+        })  # fmt: skip
+
+    def command(
+        self, user_id: str, text: str, *, as_sent: str | None = None, headers: dict | None = None
+    ) -> Answer:
+        """Type `/soc text` as `user_id` (`as_sent`: the text field exactly, e.g. a mention)."""
+        url = self.stub.response_url()
+        sent = slack_escape(text) if as_sent is None else as_sent
+        answer = self.post(self.command_body(user_id, sent, url),
+                           "application/x-www-form-urlencoded", headers)  # fmt: skip
+        answer.response_url = url
+        return answer
+
+    def click(self, user_id: str, button: dict, response_url: str | None = None) -> Answer:
+        """Click a button (a block from a reply) as `user_id`."""
+        url = response_url or self.stub.response_url()
+        payload = {
+            "type": "block_actions", "team": {"id": TEAM}, "user": {"id": user_id},
+            "api_app_id": "A0SOCBOT", "token": "deprecated", "trigger_id": "1337.43.abcdef",
+            "channel": {"id": CHANNEL}, "container": {"type": "message", "is_ephemeral": True},
+            "response_url": url,
+            "actions": [{"type": "button", "action_id": button["action_id"],
+                         "block_id": button.get("block_id", "b"), "value": button["value"],
+                         "text": button["text"], "action_ts": "1.2"}],
+        }  # fmt: skip
+        answer = self.post(urlencode({"payload": json.dumps(payload)}),
+                           "application/x-www-form-urlencoded")  # fmt: skip
+        answer.response_url = url
+        return answer
+
+    def event(self, event: dict, *, event_id: str | None = None, retry_num: int | None = None):
+        """Deliver an Events API callback (a retry when `retry_num` is given)."""
+        body = json.dumps({
+            "token": "deprecated", "team_id": TEAM, "api_app_id": "A0SOCBOT", "event": event,
+            "type": "event_callback", "event_id": event_id or f"Ev{next(self._events):06d}",
+            "event_time": int(time.time()), "authorizations": [
+                {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+        })  # fmt: skip
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(body, "application/json", headers)
+
+
+def buttons_in(blocks: list[dict]) -> list[dict]:
+    """Every button in some blocks, each with its block_id."""
+    return [{**element, "block_id": block.get("block_id", "")}
+            for block in blocks if block["type"] == "actions"
+            for element in block["elements"]]  # fmt: skip
+
+
+def slack_settings(settings: Settings, stub: SlackStub) -> Settings:
+    """Test settings with Slack credentials and the API pointed at the stand-in."""
+    return replace(settings, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                   slack_api_url=stub.api_url)  # fmt: skip
