@@ -228,3 +228,19 @@ def test_real_http_server_answers_a_signed_command(slack, board_engine, settings
             assert response.status == 200
     finally:
         server.shutdown()
+
+
+def test_procfile_and_manifest_match_the_app():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    procfile = (root / "Procfile").read_text().splitlines()
+    assert procfile == ["web: soc-bot serve --port $PORT", "worker: soc-bot worker",
+                        "release: soc-bot db upgrade"]  # fmt: skip
+    manifest = (root / "manifest.yml").read_text()
+    assert "command: /soc" in manifest
+    assert manifest.count(f"url: https://YOUR-HOST{EVENTS_PATH}") == 3
+    assert "- app_home_opened" in manifest and "home_tab_enabled: true" in manifest
+    bot_scopes = manifest.split("    bot:\n", 1)[1].split("settings:", 1)[0]
+    assert [line.split()[1] for line in bot_scopes.splitlines()] == [
+        "commands", "chat:write", "im:write"]  # fmt: skip
