@@ -13,6 +13,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        """An aware datetime as UTC for the database (naive UTC text on SQLite); naive refused."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -22,6 +23,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        """A stored timestamp as an aware UTC datetime, whichever database it came from."""
         if value is None:
             return None
         if value.tzinfo is None:
