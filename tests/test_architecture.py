@@ -1,0 +1,157 @@
+"""The layering holds: models know nothing of handlers, handlers nothing of Slack or the clock."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("models", "handlers", "bot")
+TRANSPORT = ("slack_bolt", "slack_sdk", "apscheduler", "flask")
+FORBIDDEN = {
+    "models": ("handlers", "bot", *TRANSPORT),
+    "handlers": ("bot", *TRANSPORT),
+}
+
+
+def python_files(package: str) -> list[Path]:
+    """Every .py file in a package, recursively."""
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def parse(path: Path) -> ast.Module:
+    """A module's syntax tree."""
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """Absolute names of everything a file imports, anywhere in it (relative ones resolved)."""
+    package_parts = list(path.relative_to(root).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(parse(path)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package_parts[: len(package_parts) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_every_package_has_files():
+    for package in PACKAGES:
+        assert len(python_files(package)) >= 3, package
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_import_direction(package):
+    bad = []
+    for path in python_files(package):
+        for name in imported_modules(path):
+            top = name.split(".")[0]
+            if top in FORBIDDEN[package]:
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert bad == []
+
+
+def test_import_check_sees_relative_and_nested_imports(tmp_path):
+    """The checker itself: a relative import and an import inside a function are both seen."""
+    package = tmp_path / "handlers" / "sub"
+    package.mkdir(parents=True)
+    (package / "x.py").write_text(
+        "from ...bot import app\nfrom . import y\n\ndef f():\n    import slack_sdk.web\n",
+        encoding="utf-8",
+    )
+    names = imported_modules(package / "x.py", root=tmp_path)
+    assert {"bot", "bot.app", "handlers.sub.y", "slack_sdk.web"} <= names
+
+
+CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+}
+
+
+def clock_reads(path: Path) -> list[str]:
+    """Calls that read the wall clock: datetime.now(), date.today(), time.time() and kin."""
+    found = []
+    for node in ast.walk(parse(path)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            owner_name = (
+                owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            )
+            if (owner_name, node.func.attr) in CLOCK_CALLS:
+                found.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {owner_name}.{node.func.attr}()"
+                )
+    return found
+
+
+def test_handlers_never_read_the_clock():
+    reads = [r for path in python_files("handlers") for r in clock_reads(path)]
+    assert reads == [], "handlers take `now` from the context"
+
+
+def test_handlers_never_read_the_clock_by_text_either():
+    for path in python_files("handlers"):
+        text = path.read_text(encoding="utf-8")
+        for call in ("datetime.now(", "date.today(", "time.time("):
+            assert call not in text, f"{path.relative_to(ROOT)} contains {call}"
+
+
+def module_level_calls(tree: ast.Module) -> list[ast.Call]:
+    """Calls made when the module is imported (not inside functions or classes)."""
+    calls = []
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return calls
+
+
+def test_no_slack_app_is_built_at_import_time():
+    for path in python_files("bot"):
+        for call in module_level_calls(parse(path)):
+            name = (
+                call.func.attr
+                if isinstance(call.func, ast.Attribute)
+                else getattr(call.func, "id", "")
+            )
+            assert name != "App", f"{path.relative_to(ROOT)}:{call.lineno} builds App() on import"
+
+
+def public_functions_without_docstrings(path: Path) -> list[str]:
+    """Public module functions, and public methods of public classes, that lack a docstring."""
+    missing = []
+    tree = parse(path)
+
+    def check(node: ast.AST, owner: str = "") -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                if not child.name.startswith("_") and ast.get_docstring(child) is None:
+                    missing.append(f"{path.relative_to(ROOT)}:{child.lineno} {owner}{child.name}")
+            elif isinstance(child, ast.ClassDef) and not child.name.startswith("_"):
+                check(child, f"{child.name}.")
+
+    check(tree)
+    return missing
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_public_functions_have_docstrings(package):
+    missing = [
+        m for path in python_files(package) for m in public_functions_without_docstrings(path)
+    ]
+    assert missing == []
