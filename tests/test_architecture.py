@@ -79,7 +79,7 @@ CLOCK_CALLS = {
 }
 
 
-def clock_reads(path: Path) -> list[str]:
+def clock_reads(path: Path, root: Path = ROOT) -> list[str]:
     """Calls that read the wall clock: datetime.now(), date.today(), time.time() and kin."""
     found = []
     for node in ast.walk(parse(path)):
@@ -90,7 +90,7 @@ def clock_reads(path: Path) -> list[str]:
             )
             if (owner_name, node.func.attr) in CLOCK_CALLS:
                 found.append(
-                    f"{path.relative_to(ROOT)}:{node.lineno} {owner_name}.{node.func.attr}()"
+                    f"{path.relative_to(root)}:{node.lineno} {owner_name}.{node.func.attr}()"
                 )
     return found
 
@@ -98,6 +98,20 @@ def clock_reads(path: Path) -> list[str]:
 def test_handlers_never_read_the_clock():
     reads = [r for path in python_files("handlers") for r in clock_reads(path)]
     assert reads == [], "handlers take `now` from the context"
+
+
+def test_clock_check_sees_every_spelling(tmp_path):
+    """The checker itself."""
+    source = tmp_path / "m.py"
+    source.write_text(
+        "import datetime, time\nfrom datetime import date\n"
+        "a = datetime.datetime.now()\nb = date.today()\n"
+        "def f():\n    return time.time()\n",
+        encoding="utf-8",
+    )
+    assert len(clock_reads(source, root=tmp_path)) == 3
+    calls = module_level_calls(ast.parse("x = App(token=1)\ndef f():\n    return App()\n"))
+    assert [c.func.id for c in calls] == ["App"]
 
 
 def test_handlers_never_read_the_clock_by_text_either():
