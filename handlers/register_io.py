@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from handlers.errors import CommandError
+from handlers.parsing import clean
 from handlers.vocab import parse_rag, parse_ref, parse_strands, parse_yes_no
 from models.actions import (
     EVERYTHING,
@@ -302,7 +303,8 @@ def _check_length(label: str, text: str, table: type, column: str = "name") -> N
 
 
 def _text(value: object) -> str:
-    return str(value).strip() if value is not None else ""
+    # Stored as typed text is (control characters out): PostgreSQL refuses NUL in text columns.
+    return clean(str(value)) if value is not None else ""
 
 
 def _parse_iso_date(text: str) -> date:

@@ -332,3 +332,18 @@ def test_cli_on_unmigrated_database_says_to_upgrade(monkeypatch, tmp_path, capsy
     err = capsys.readouterr().err
     assert "soc-bot db upgrade" in err
     assert "Traceback" not in err
+
+
+def test_control_characters_in_a_file_are_stored_as_spaces(engine, settings, tmp_path):
+    rows = [
+        {
+            "area": "Cyber attack",
+            "issue": "Null\u0000byte and\u001bescape",
+            "leads": ["CoLP"],
+            "action": "Line one\nLine two\tTabbed",
+        }
+    ]
+    import_text(engine, settings, tmp_path, "control.json", json.dumps(rows))
+    (record,) = records(engine, settings)
+    assert record["issue"] == "Null byte and escape"
+    assert record["action"] == "Line one\nLine two\tTabbed"  # line breaks and tabs are kept

@@ -1,5 +1,6 @@
 """The persistence layer on SQLite and PostgreSQL: migrations, timestamps, locking, history."""
 
+import json
 import os
 import sqlite3
 import threading
@@ -372,6 +373,15 @@ def test_longest_values_the_commands_allow_fit_the_columns(board_db):
     assert not reply.error, reply.title
     assert not ask(board_db, CHAIR, f'area add "{"r" * 200}"').error
     assert not ask(board_db, CHAIR, f'member add UNEW name="{"n" * 200}" role=observer').error
+
+
+def test_imported_text_with_control_characters_is_storable(db, db_url, tmp_path):
+    path = tmp_path / "nul.json"
+    rows = [{"area": "Cyber attack", "issue": "Null\u0000byte", "leads": ["CoLP"]}]
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    import_file(db, Settings(database_url=db_url), path, now=NOW, partners=PARTNERS)
+    with Session(db) as session:
+        assert session.exec(select(Action.issue)).one() == "Null byte"
 
 
 # --- SQLite with more than one writer ----------------------------------------------------------
