@@ -1,5 +1,7 @@
 """Action commands: status listings, one action in full, add, update, done, note, history."""
 
+import re
+
 from sqlmodel import Session
 
 from handlers.context import Context
@@ -239,7 +241,10 @@ def done(session: Session, ctx: Context, args: Args) -> Reply:
 
 def note(session: Session, ctx: Context, raw: str) -> Reply:
     """`action note <ref> <text>`: a progress note, taken exactly as typed."""
-    ref_text, _, text = raw.strip().partition(" ")
+    # The reference ends at the first space, tab or line break (Shift+Enter in Slack).
+    ref_text, text = raw.strip(), ""
+    if match := re.match(r"(\S+)\s+(.*)", raw.strip(), re.DOTALL):
+        ref_text, text = match.groups()
     text = clean(text)
     if not ref_text or not text:
         raise CommandError(

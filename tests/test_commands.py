@@ -397,6 +397,14 @@ def test_action_note_is_recorded_and_counts_as_an_update(console):
     assert action(console.engine, 1).updated_at == NOW
 
 
+def test_action_note_after_a_line_break_or_tab(console):
+    for text in ("action note A-1\nMet the NCA\nReport due", "action note A-1\tTabbed on"):
+        reply = console.ask(text)
+        assert not reply.error, (text, reply.title)
+    notes = [c.note for c in changes_of(console.engine, 1) if c.field == "note"]
+    assert notes == ["Met the NCA\nReport due", "Tabbed on"]
+
+
 def test_action_note_without_text_is_refused(console):
     assert console.ask("action note A-1").error
     assert console.ask("action note").error
