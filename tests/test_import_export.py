@@ -347,3 +347,21 @@ def test_control_characters_in_a_file_are_stored_as_spaces(engine, settings, tmp
     (record,) = records(engine, settings)
     assert record["issue"] == "Null byte and escape"
     assert record["action"] == "Line one\nLine two\tTabbed"  # line breaks and tabs are kept
+
+
+def test_exports_imported_back_into_the_same_database_change_nothing(console, settings, tmp_path):
+    console.as_user(SECRETARIAT)
+    assert not console.ask("action update A-1 strand=pursue,protect due=31/03/2027").error
+    assert not console.ask(
+        'action add area="Drugs" lead="CoLP, TS" title="Closed" confidential=yes rag=red'
+    ).error
+    original = records(console.engine, settings)
+    changes = count(console.engine, ActionChange)
+    for name, text in (("r.json", export_json(original)), ("r.csv", export_csv(original))):
+        result, _ = import_file(
+            console.engine, settings, write(tmp_path, name, text), now=NOW, partners=PARTNERS
+        )
+        assert (result.created, result.updated) == ([], []), name
+        assert len(result.unchanged) == 12
+    assert count(console.engine, ActionChange) == changes
+    assert records(console.engine, settings) == original
