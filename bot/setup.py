@@ -6,6 +6,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from handlers.errors import CommandError
 from handlers.register_io import ImportResult, import_rows, load_partners, read_rows
 from models.boards import get_or_create_board
 from models.db import make_engine, session_scope
@@ -49,7 +50,13 @@ def import_file(
     partners: Path | None = PARTNERS,
 ) -> tuple[ImportResult, list[str]]:
     """Load partners (if given) and the actions in `path` (CSV or JSON) in one transaction."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CommandError(
+            f"{path} is not UTF-8 text.",
+            "Save it from Excel as “CSV UTF-8 (Comma delimited)” and import it again.",
+        ) from None
     with session_scope(engine) as session:
         board = get_or_create_board(
             session=session, slug=settings.board_slug, name=settings.board_name, now=now

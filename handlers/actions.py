@@ -217,6 +217,13 @@ def update(session: Session, ctx: Context, args: Args) -> Reply:
             "You can change rag, due, title, action, barriers, outcomes and strand, or add a note.",
         )
     changes = _parse_fields(session, ctx, args.options)
+    if changes.get("rag") == Rag.BLUE and action.rag != Rag.BLUE and not note:
+        # Closing an action records what it achieved, whichever command closes it.
+        raise CommandError(
+            f"Say what {action.ref} achieved when marking it complete.",
+            f'Usage: `action update {action.ref} rag=blue note="outcome"` '
+            f'or `action done {action.ref} note="outcome"`.',
+        )
     return _apply(session, ctx, action, changes, note)
 
 

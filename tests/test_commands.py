@@ -281,8 +281,14 @@ def test_update_rag_orange_is_stored_as_amber(console):
 
 
 def test_update_rag_done_is_blue(console):
-    assert not console.ask("action update A-1 rag=done").error
+    assert not console.ask('action update A-1 rag=done note="Dashboard live"').error
     assert action(console.engine, 1).rag == "blue"
+
+
+def test_closing_through_update_needs_the_outcome(console):
+    reply = console.ask("action update A-1 rag=complete")
+    assert reply.error and "achieved" in reply.title
+    assert action(console.engine, 1).rag == "amber"
 
 
 def test_due_dates_are_read_uk_style(console):
