@@ -74,7 +74,7 @@ def gunicorn_options(
     }
 
 
-class _Gunicorn(BaseApplication):
+class GunicornServer(BaseApplication):
     """Gunicorn run from Python: each worker builds its own app (and database engine)."""
 
     def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
@@ -82,10 +82,12 @@ class _Gunicorn(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        """Apply our options to gunicorn's configuration."""
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
+        """Build the WSGI app (in each worker, after the fork)."""
         return self.factory()
 
 
@@ -97,7 +99,7 @@ def serve_main(settings: Settings, port: int | None = None, *, host: str = "0.0.
     log.info("serving Slack on %s with %s workers × %s threads", options["bind"],
              options["workers"], options["threads"])  # fmt: skip
     try:
-        _Gunicorn(lambda: create_wsgi_app(settings), options).run()
+        GunicornServer(lambda: create_wsgi_app(settings), options).run()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     return 0

@@ -111,6 +111,17 @@ class SlackStub:
                 self._changed.wait(left)
         return self.calls_to(method)
 
+    def wait_for_path(self, path: str, timeout: float = 5.0) -> Call:
+        """Block until a call to `path` (e.g. one response_url) has arrived; it is returned."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not (found := [c for c in self.calls if c.path == path]):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"nothing was posted to {path}")
+                self._changed.wait(left)
+        return found[0]
+
     def everything_sent(self) -> str:
         """Every recorded body, raw and decoded, for searching."""
         return "\n".join(f"{c.body}\n{json.dumps(c.data, ensure_ascii=False)}" for c in self.calls)
