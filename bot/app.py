@@ -18,6 +18,8 @@ from bot.listeners.runtime import ACK_BUDGET, Runtime
 from bot.setup import open_engine
 
 log = logging.getLogger(__name__)
+# Bolt warns that SLACK_BOT_TOKEN is unused when it also gets `client`; the client carries it.
+log.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
 
 REPLY_THREADS = 16
 

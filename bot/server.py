@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 4
+_OPTIONAL_SETTINGS = {"control_socket_disable"}
 
 
 def create_wsgi_app(
@@ -71,6 +72,8 @@ def gunicorn_options(
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "soc-bot-web",
+        # Newer gunicorn's control socket lives in $HOME, is unused here, and would be shared.
+        "control_socket_disable": True,
     }
 
 
@@ -84,6 +87,8 @@ class GunicornServer(BaseApplication):
     def load_config(self) -> None:
         """Apply our options to gunicorn's configuration."""
         for key, value in self.options.items():
+            if key in _OPTIONAL_SETTINGS and key not in self.cfg.settings:
+                continue  # an older gunicorn without this setting
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
