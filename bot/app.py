@@ -18,8 +18,11 @@ from bot.listeners.runtime import ACK_BUDGET, Runtime
 from bot.setup import open_engine
 
 log = logging.getLogger(__name__)
+# Bolt logs whole request bodies, with Slack's legacy verification token, at INFO and DEBUG.
+bolt_log = logging.getLogger(f"{__name__}.bolt")
+bolt_log.setLevel(logging.WARNING)
 # Bolt warns that SLACK_BOT_TOKEN is unused when it also gets `client`; the client carries it.
-log.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
+bolt_log.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
 
 REPLY_THREADS = 16
 
@@ -57,7 +60,7 @@ def create_app(
         signing_secret=settings.slack_signing_secret,
         token_verification_enabled=False,
         process_before_response=process_before_response,
-        logger=log,
+        logger=bolt_log,
     )
     runtime = Runtime(
         settings=settings,

@@ -204,11 +204,14 @@ def test_tokens_and_secrets_never_reach_the_logs(slack, monkeypatch, caplog):
     slack.command(COLP, "action status")
     slack.event(HOME_OPENED)
     slack.stub.wait_for("views.publish")
+    body = slack.command_body(COLP, "help", slack.stub.response_url())
+    forged = sign(body, secret="not-the-secret")
+    assert slack.post(body, "application/x-www-form-urlencoded", forged).status == 401
     monkeypatch.setattr("bot.listeners.runtime.run_command", lambda **_: 1 / 0)
     slack.command(COLP, "action status")
     assert "ZeroDivisionError" in caplog.text
-    assert BOT_TOKEN not in caplog.text
-    assert SIGNING_SECRET not in caplog.text
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "deprecated-verification-token"):
+        assert secret not in caplog.text
 
 
 def test_real_http_server_answers_a_signed_command(slack, board_engine, settings, stub):
