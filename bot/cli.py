@@ -6,6 +6,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli_meetings import HANDLERS as MEETING_HANDLERS
+from bot.cli_meetings import add_parsers as add_meeting_parsers
 from bot.config import Settings, SettingsError, load_settings
 from bot.console import Console, format_console_reply
 from bot.setup import NotMigrated, ensure_board, import_file, open_engine
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="the Annex B register on a fresh SQLite file, played through"
     )
     demo.add_argument("--db", type=Path, default=Path("soc-demo.db"))
+    add_meeting_parsers(sub)
     return parser
 
 
@@ -238,4 +241,5 @@ COMMANDS = {
     "run": _run,
     "serve": _serve,
     "socket": _socket,
+    **MEETING_HANDLERS,
 }

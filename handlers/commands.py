@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from handlers import actions, admin, summary
+from handlers import actions, admin, meetings, summary
 from handlers.context import Context
 from handlers.errors import CommandError
 from handlers.parsing import Args, split_args, tokenize
@@ -147,6 +147,58 @@ COMMANDS: tuple[Command, ...] = (
         "Partner organisations and their aliases.",
         EVERYONE,
         admin.partner_list,
+    ),
+    Command(
+        ("meeting", "next"),
+        "meeting next",
+        "The next Board meeting and when its reminders go out.",
+        EVERYONE,
+        meetings.next_,
+    ),
+    Command(
+        ("meeting", "list"),
+        "meeting list",
+        "The coming meetings, with their reminder times.",
+        EVERYONE,
+        meetings.list_,
+    ),
+    Command(
+        ("meeting", "schedule"),
+        'meeting schedule "<second tuesday 10:00 | RRULE>"',
+        "Set when the Board meets, in words or as an RRULE; makes the next 12 months' meetings.",
+        ADMINS,
+        meetings.schedule,
+        raw=True,
+    ),
+    Command(
+        ("meeting", "move"),
+        "meeting move <date> to <date time>",
+        "Move one meeting (its reminders follow it).",
+        ADMINS,
+        meetings.move,
+    ),
+    Command(
+        ("meeting", "cancel"),
+        "meeting cancel <date>",
+        "Cancel one meeting; no reminders go out for it.",
+        ADMINS,
+        meetings.cancel,
+    ),
+    Command(
+        ("meeting", "add"),
+        "meeting add <date time>",
+        "Add a meeting outside the rule.",
+        ADMINS,
+        meetings.add,
+    ),
+    Command(
+        ("meeting", "reminders"),
+        "meeting reminders [5,1] [at 09:00] [holidays=GB-ENG]",
+        "Show or set when lead partners are reminded: working days before each meeting, and "
+        "the time.",
+        "members see; chair, deputy, secretariat set",
+        meetings.reminders,
+        meetings.REMINDER_OPTIONS,
     ),
 )
 

@@ -180,10 +180,69 @@ class ActionChange(SQLModel, table=True):
 class Meeting(SQLModel, table=True):
     """A Board meeting (scheduled or cancelled)."""
 
-    __table_args__ = (Index("ix_meeting_board_starts", "board_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_meeting_board_starts", "board_id", "starts_at"),
+        UniqueConstraint("board_id", "occurrence", name="uq_meeting_board_occurrence"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     board_id: int = Field(foreign_key="board.id")
     starts_at: datetime = Field(sa_column=_utc(nullable=False))
     cancelled: bool = Field(default=False)
     note: str = Field(default="", max_length=500)
+    # "rule" (made from the Board's schedule) or "manual" (added by hand).
+    origin: str = Field(default="manual", max_length=8)
+    # A rule meeting's occurrence of the rule, kept when it is moved or cancelled so the rule
+    # never brings it back; unique, so two processes topping up cannot both add it.
+    occurrence: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class MeetingSchedule(SQLModel, table=True):
+    """A board's meeting rule (an RRULE in local time) and when reminders go out."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", unique=True)
+    # RRULE without BYHOUR/BYMINUTE (e.g. FREQ=MONTHLY;BYDAY=+2TU); "" when meetings are by hand.
+    rule: str = Field(default="", max_length=500)
+    meeting_time: str = Field(default="10:00", max_length=5)
+    timezone: str = Field(default="Europe/London", max_length=64)
+    # DTSTART's date: the phase of INTERVAL=2 and the like.
+    anchor: date | None = None
+    reminder_days: str = Field(default="5,1", max_length=50)
+    reminder_time: str = Field(default="09:00", max_length=5)
+    holiday_region: str = Field(default="GB-ENG", max_length=16)
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class ReminderDelivery(SQLModel, table=True):
+    """One message of a reminder pass, claimed before it is sent: the exactly-once ledger."""
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "point", "recipient_member_id", "kind"),
+        Index("ix_reminderdelivery_board_status", "board_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    meeting_id: int = Field(foreign_key="meeting.id")
+    # The reminder point's local date (ISO), or "failures:<id>" for a failure notice.
+    point: str = Field(max_length=40)
+    # Whose message it is; a deputy may receive it (`sent_to_user_id`) while they are away.
+    recipient_member_id: int = Field(foreign_key="member.id")
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    days_before: int | None = None
+    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_to_user_id: str = Field(default="", max_length=32)
+    on_behalf_of: str = Field(default="", max_length=200)
+    action_count: int = Field(default=0)
+    claim_token: str = Field(default="", max_length=40)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = Field(default=0)
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    channel: str = Field(default="", max_length=32)
+    ts: str = Field(default="", max_length=32)
+    error: str = Field(default="", max_length=500)
+    # For a failed delivery: the failure notice that told the secretariat ("failures:<id>").
+    report_key: str = Field(default="", max_length=40)

@@ -12,7 +12,7 @@ from models.boards import get_board, list_areas
 from models.meetings import add_meeting
 from models.people import find_partner, get_member, list_partners
 from models.tables import Action, ActionChange, Member, Role
-from tests.conftest import CHAIR, IMPORTED_AT, NOW, SECRETARIAT
+from tests.conftest import CHAIR, COLP, IMPORTED_AT, NOW, SECRETARIAT
 
 # Each command and the test below that exercises it (checked by the first test).
 EXERCISED = {
@@ -30,6 +30,13 @@ EXERCISED = {
     "member list": "test_member_list_shows_everyone",
     "partner add": "test_partner_add_with_aliases_is_found_by_alias",
     "partner list": "test_partner_list_shows_aliases_and_collective",
+    "meeting schedule": "test_meeting_schedule_in_words_makes_a_years_meetings",
+    "meeting next": "test_meeting_next_shows_when_the_reminders_go_out",
+    "meeting list": "test_meeting_list_marks_a_cancelled_meeting",
+    "meeting move": "test_meeting_move_takes_its_reminders_along",
+    "meeting cancel": "test_meeting_cancel_says_which_meeting_is_next",
+    "meeting add": "test_meeting_add_adds_a_meeting_outside_the_rule",
+    "meeting reminders": "test_meeting_reminders_changes_the_reminder_times",
 }
 
 
@@ -570,3 +577,66 @@ def test_partner_list_shows_aliases_and_collective(console):
     assert "CoLP" in items["City of London Police"]["Also known as"]
     assert "Collective" in items["All partners"]
     assert "Collective" not in items["City of London Police"]
+
+
+# --- meetings (more in test_meetings.py) -------------------------------------------------------
+
+
+def scheduled(console):
+    """The console with the Board meeting on the second Tuesday of each month at 10:00."""
+    reply = console.as_user(SECRETARIAT).ask('meeting schedule "second tuesday 10:00"')
+    assert not reply.error, reply.title
+    return console
+
+
+def test_meeting_schedule_in_words_makes_a_years_meetings(console):
+    reply = console.as_user(SECRETARIAT).ask('meeting schedule "second tuesday 10:00"')
+    assert reply.title == "The Board meets the second Tuesday of every month at 10:00"
+    assert reply.text.startswith("12 meetings added")
+    assert [i.title for i in reply.items][0] == "Tue 9 Feb 2027 10:00"
+
+
+def test_meeting_next_shows_when_the_reminders_go_out(console):
+    reply = scheduled(console).as_user(COLP).ask("meeting next")
+    assert reply.title == "Next meeting: Tue 9 Feb 2027 10:00"
+    text = strings(reply)
+    assert "Reminder, 5 working days: Tue 2 Feb 2027 09:00" in text
+    assert "Reminder, 1 working day + chair's digest: Mon 8 Feb 2027 09:00" in text
+
+
+def test_meeting_list_marks_a_cancelled_meeting(console):
+    assert not scheduled(console).ask("meeting cancel 9/3/2027").error
+    titles = [i.title for i in console.as_user(COLP).ask("meeting list").items]
+    assert titles[:3] == [
+        "Tue 9 Feb 2027 10:00",
+        "Cancelled: Tue 9 Mar 2027 10:00",
+        "Tue 13 Apr 2027 10:00",
+    ]
+
+
+def test_meeting_move_takes_its_reminders_along(console):
+    reply = scheduled(console).ask("meeting move 9/2/2027 to 11/2/2027 14:00")
+    assert reply.title == "Moved the meeting to Thu 11 Feb 2027 14:00"
+    assert "Reminder, 5 working days: Thu 4 Feb 2027 09:00" in strings(reply)
+    assert console.ask("meeting next").title == "Next meeting: Thu 11 Feb 2027 14:00"
+
+
+def test_meeting_cancel_says_which_meeting_is_next(console):
+    reply = scheduled(console).ask("meeting cancel 9/2/2027")
+    assert reply.title == "Cancelled the meeting on Tue 9 Feb 2027 10:00"
+    assert "The next meeting is Tue 9 Mar 2027 10:00." in reply.text
+
+
+def test_meeting_add_adds_a_meeting_outside_the_rule(console):
+    reply = scheduled(console).ask("meeting add 2/2/2027 15:00")
+    assert reply.title == "Added a meeting on Tue 2 Feb 2027 15:00"
+    assert "Scheduled: added by hand" in strings(reply)
+    assert console.ask("meeting next").title == "Next meeting: Tue 2 Feb 2027 15:00"
+
+
+def test_meeting_reminders_changes_the_reminder_times(console):
+    reply = scheduled(console).ask("meeting reminders 3,1 at 08:30")
+    assert reply.title == "Reminder times changed"
+    assert "3, 1 working days before each meeting at 08:30" in reply.text
+    assert "Reminder, 3 working days: Thu 4 Feb 2027 08:30" in strings(reply)
+    assert console.as_user(COLP).ask("meeting reminders").title == "Reminder times"

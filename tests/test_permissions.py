@@ -15,7 +15,7 @@ from handlers.replies import Fact, Item, Reply, Section
 from models.boards import get_board
 from models.db import make_engine
 from models.meetings import add_meeting
-from models.tables import Action, ActionChange, CrimeArea, Member, Partner
+from models.tables import Action, ActionChange, CrimeArea, Meeting, MeetingSchedule, Member, Partner
 from tests.conftest import (
     CHAIR,
     COLP,
@@ -48,6 +48,10 @@ def board(request, tmp_path: Path, tmp_path_factory):
     with sqlite3.connect(_TEMPLATE["path"]) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
     engine = make_engine(f"sqlite:///{copy}")
+    with Session(engine) as session:  # a coming meeting, for `meeting move` and `meeting cancel`
+        board_id = get_board(session=session, slug="soc").id
+        add_meeting(session=session, board_id=board_id, starts_at=NOW + timedelta(days=20))
+        session.commit()
     yield engine
     engine.dispose()
 
@@ -74,12 +78,22 @@ def snapshot(engine) -> tuple:
                 Action.number
             )
         ).all()
+        meetings = session.exec(
+            select(Meeting.starts_at, Meeting.cancelled).order_by(Meeting.id)
+        ).all()
+        schedules = session.exec(
+            select(
+                MeetingSchedule.rule, MeetingSchedule.reminder_days, MeetingSchedule.reminder_time
+            )
+        ).all()
         return (
             count(ActionChange),
             count(Member),
             count(Partner),
             count(CrimeArea),
             tuple(tuple(a) for a in actions),
+            tuple(tuple(m) for m in meetings),
+            tuple(tuple(r) for r in schedules),
         )
 
 
@@ -130,6 +144,13 @@ MATRIX_COMMANDS = [
     ("partner list", READ),
     ('area add "Drugs supply lines"', ADMIN),
     ("area list", READ),
+    ("meeting next", READ),
+    ("meeting list", READ),
+    ('meeting schedule "second tuesday 10:00"', ADMIN),
+    ("meeting move 9/2/2027 to 10/2/2027 14:00", ADMIN),
+    ("meeting cancel 9/2/2027", ADMIN),
+    ("meeting add 2/3/2027 10:00", ADMIN),
+    ("meeting reminders 3,1 at 08:30", ADMIN),
 ]
 
 

@@ -1,0 +1,219 @@
+"""The reminder delivery ledger: claim a message before sending it, then record what happened.
+
+A message is claimed by INSERT under a unique key (meeting, point, recipient, kind): whoever
+inserts the row sends it, anyone else skips it. A claim left behind by a worker that died is
+taken over by a compare-and-set UPDATE on its claim token once it is older than the lease.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from models.tables import ReminderDelivery
+
+CLAIMED, SENT, FAILED, RETRY, SUPERSEDED, NOTHING = (
+    "claimed",
+    "sent",
+    "failed",
+    "retry",
+    "superseded",
+    "nothing",
+)
+STATUSES = (SENT, CLAIMED, RETRY, FAILED, SUPERSEDED, NOTHING)
+FINAL = frozenset({SENT, FAILED, SUPERSEDED, NOTHING})
+REMINDER, DIGEST, FAILURES = "reminder", "digest", "failures"
+_TABLE = ReminderDelivery.__table__
+
+
+@dataclass(frozen=True, order=True)
+class LedgerKey:
+    """What makes a message unique: the meeting, the reminder point, whose it is, and its kind."""
+
+    meeting_id: int
+    point: str
+    recipient_member_id: int
+    kind: str
+
+    def text(self) -> str:
+        """The key as carried in the Slack message's metadata."""
+        return f"{self.meeting_id}/{self.point}/{self.recipient_member_id}/{self.kind}"
+
+
+def key_of(row: ReminderDelivery) -> LedgerKey:
+    """A ledger row's key."""
+    return LedgerKey(row.meeting_id, row.point, row.recipient_member_id, row.kind)
+
+
+def new_row(
+    key: LedgerKey,
+    *,
+    board_id: int,
+    status: str,
+    now: datetime,
+    token: str = "",
+    days_before: int | None = None,
+    due_at: datetime | None = None,
+    sent_to_user_id: str = "",
+    on_behalf_of: str = "",
+    action_count: int = 0,
+    error: str = "",
+) -> dict[str, object]:
+    """Column values for one ledger row (every column, for a multi-row INSERT)."""
+    return {
+        "board_id": board_id,
+        "meeting_id": key.meeting_id,
+        "point": key.point,
+        "recipient_member_id": key.recipient_member_id,
+        "kind": key.kind,
+        "status": status,
+        "days_before": days_before,
+        "due_at": due_at,
+        "sent_to_user_id": sent_to_user_id,
+        "on_behalf_of": on_behalf_of[:200],
+        "action_count": action_count,
+        "claim_token": token,
+        "created_at": now,
+        "claimed_at": now if status == CLAIMED else None,
+        "attempts": 1 if status == CLAIMED else 0,
+        "sent_at": None,
+        "channel": "",
+        "ts": "",
+        "error": error[:500],
+        "report_key": "",
+    }
+
+
+def insert_new(*, session: Session, rows: list[dict[str, object]]) -> dict[LedgerKey, int]:
+    """Insert the rows whose key is free; returns the ids of those inserted (ours), by key."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    columns = _TABLE.c
+    statement = (
+        insert(_TABLE)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(
+            columns.id, columns.meeting_id, columns.point, columns.recipient_member_id, columns.kind
+        )
+    )
+    return {
+        LedgerKey(meeting_id, point, recipient, kind): row_id
+        for row_id, meeting_id, point, recipient, kind in session.exec(statement)
+    }
+
+
+def rows_for_meetings(
+    *, session: Session, meeting_ids: Iterable[int]
+) -> dict[LedgerKey, ReminderDelivery]:
+    """Every ledger row of these meetings, by key."""
+    ids = list(meeting_ids)
+    if not ids:
+        return {}
+    query = select(ReminderDelivery).where(ReminderDelivery.meeting_id.in_(ids))
+    return {key_of(row): row for row in session.exec(query)}
+
+
+def open_rows(*, session: Session, board_id: int) -> list[ReminderDelivery]:
+    """Rows claimed but not finished, or waiting for a retry."""
+    query = select(ReminderDelivery).where(
+        ReminderDelivery.board_id == board_id,
+        ReminderDelivery.status.in_((CLAIMED, RETRY)),
+    )
+    return list(session.exec(query.order_by(ReminderDelivery.id)))
+
+
+def take_over(
+    *,
+    session: Session,
+    row_id: int,
+    old_token: str,
+    new_token: str,
+    now: datetime,
+    stale_before: datetime,
+) -> bool:
+    """Atomically claim a retry row, or a claim older than the lease; False if someone else did."""
+    statement = (
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == row_id,
+            _TABLE.c.claim_token == old_token,
+            or_(
+                _TABLE.c.status == RETRY,
+                and_(_TABLE.c.status == CLAIMED, _TABLE.c.claimed_at <= stale_before),
+            ),
+        )
+        .values(
+            status=CLAIMED, claim_token=new_token, claimed_at=now, attempts=_TABLE.c.attempts + 1
+        )
+    )
+    return session.exec(statement).rowcount == 1
+
+
+def finish(
+    *,
+    session: Session,
+    row_id: int,
+    token: str,
+    status: str,
+    now: datetime,
+    channel: str = "",
+    ts: str = "",
+    error: str = "",
+    sent_to_user_id: str | None = None,
+) -> bool:
+    """Record the outcome of our claim; False if the claim was taken over meanwhile."""
+    values: dict[str, object] = {"status": status, "error": error[:500]}
+    if sent_to_user_id is not None:
+        values["sent_to_user_id"] = sent_to_user_id
+    if status == SENT:
+        values.update(sent_at=now, channel=channel, ts=ts)
+    statement = (
+        update(_TABLE)
+        .where(_TABLE.c.id == row_id, _TABLE.c.claim_token == token, _TABLE.c.status == CLAIMED)
+        .values(**values)
+    )
+    return session.exec(statement).rowcount == 1
+
+
+def unreported_failures(*, session: Session, board_id: int) -> list[ReminderDelivery]:
+    """Failed reminders and digests the secretariat has not been told about."""
+    query = select(ReminderDelivery).where(
+        ReminderDelivery.board_id == board_id,
+        ReminderDelivery.status == FAILED,
+        ReminderDelivery.kind != FAILURES,
+        ReminderDelivery.report_key == "",
+    )
+    return list(session.exec(query.order_by(ReminderDelivery.id)))
+
+
+def assign_report(*, session: Session, row_ids: Iterable[int], report_key: str) -> int:
+    """Mark failures as told in notice `report_key`; returns how many were still untold."""
+    ids = list(row_ids)
+    statement = (
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(ids), _TABLE.c.report_key == "")
+        .values(report_key=report_key)
+    )
+    return session.exec(statement).rowcount if ids else 0
+
+
+def reported_in(*, session: Session, report_key: str) -> list[ReminderDelivery]:
+    """The failures that notice `report_key` tells about."""
+    query = select(ReminderDelivery).where(ReminderDelivery.report_key == report_key)
+    return list(session.exec(query.order_by(ReminderDelivery.id)))
+
+
+def rows_by_id(*, session: Session, row_ids: Iterable[int]) -> list[ReminderDelivery]:
+    """Ledger rows by id."""
+    ids = list(row_ids)
+    if not ids:
+        return []
+    query = select(ReminderDelivery).where(ReminderDelivery.id.in_(ids))
+    return list(session.exec(query.order_by(ReminderDelivery.id)))
