@@ -195,16 +195,15 @@ class ReminderSender:
     def _record_quiet(self, board: Board, plan: ReminderPlan, report: PassReport) -> None:
         """Ledger rows for points nobody is messaged about: superseded, or nothing to report."""
         now = self.clock()
+        reason = "superseded by the reminder of {}"
         rows = [
-            new_row(d.key, board_id=board.id, status=SUPERSEDED, now=now,
-                    days_before=d.point.days_before, due_at=d.point.at,
-                    error=f"superseded by the reminder of {plan.due[d.meeting.id].key}")
+            _row(d, board.id, SUPERSEDED, now, error=reason.format(plan.due[d.meeting.id].key))
             for d in plan.superseded
         ] + [
-            new_row(d.key, board_id=board.id, status=NOTHING, now=now,
-                    days_before=d.point.days_before, due_at=d.point.at)
-            for d in plan.deliveries if d.reply is None and d.key not in plan.ledger
-        ]  # fmt: skip
+            _row(d, board.id, NOTHING, now)
+            for d in plan.deliveries
+            if d.reply is None and d.key not in plan.ledger
+        ]
         if rows:
             with session_scope(self.engine) as session:
                 inserted = insert_new(session=session, rows=rows)
@@ -217,12 +216,18 @@ class ReminderSender:
     ) -> None:
         now = self.clock()
         rows = [
-            new_row(d.key, board_id=board.id, status=CLAIMED, now=now, token=token,
-                    days_before=d.point.days_before, due_at=d.point.at,
-                    sent_to_user_id=d.send_to.slack_user_id, on_behalf_of=d.on_behalf_of,
-                    action_count=d.action_count)
+            _row(
+                d,
+                board.id,
+                CLAIMED,
+                now,
+                token=token,
+                sent_to_user_id=d.send_to.slack_user_id,
+                on_behalf_of=d.on_behalf_of,
+                action_count=d.action_count,
+            )
             for d in chunk
-        ]  # fmt: skip
+        ]
         with session_scope(self.engine) as session:
             ours = insert_new(session=session, rows=rows)
         report.busy += len(chunk) - len(ours)
@@ -379,11 +384,17 @@ class ReminderSender:
             ]
             report_key = f"failures:{failures[0].id}"
             rows = [
-                new_row(LedgerKey(failures[0].meeting_id, report_key, m.id, FAILURES),
-                        board_id=board.id, status=CLAIMED, now=now, token=token,
-                        sent_to_user_id=m.slack_user_id, action_count=len(failures))
+                new_row(
+                    LedgerKey(failures[0].meeting_id, report_key, m.id, FAILURES),
+                    board_id=board.id,
+                    status=CLAIMED,
+                    now=now,
+                    token=token,
+                    sent_to_user_id=m.slack_user_id,
+                    action_count=len(failures),
+                )
                 for m in readers
-            ]  # fmt: skip
+            ]
             ours = insert_new(session=session, rows=rows)
             if not ours:
                 return
@@ -406,6 +417,18 @@ class ReminderSender:
             else:
                 _count(report, outcome)
         self._finish(results, token)
+
+
+def _row(delivery: Delivery, board_id: int, status: str, now: datetime, **extra) -> dict:
+    return new_row(
+        delivery.key,
+        board_id=board_id,
+        status=status,
+        now=now,
+        days_before=delivery.point.days_before,
+        due_at=delivery.point.at,
+        **extra,
+    )
 
 
 def _meeting_starts(session: Session, meeting_ids: list[int]) -> dict[int, datetime]:

@@ -45,7 +45,8 @@ def _why(listed: Listed, last_meeting: datetime | None, tz: ZoneInfo) -> str:
         + (f" ({format_uk_date(last_meeting.astimezone(tz).date())})" if last_meeting else ""),
         UNDATED: "no due date, so due at this meeting",
     }
-    return "; ".join(texts[r] for r in listed.reasons).capitalize()
+    text = "; ".join(texts[r] for r in listed.reasons)
+    return text[:1].upper() + text[1:]
 
 
 def reminder_reply(
@@ -131,8 +132,9 @@ def failure_notice(
     section = Section(
         "Not delivered",
         lines=[
-            f"{names.get(r.recipient_member_id, '?')}: {KIND_NAMES.get(r.kind, r.kind)} for the "
-            f"meeting {when(starts[r.meeting_id], tz) if r.meeting_id in starts else '?'}"
+            f"{names.get(r.recipient_member_id, '?')}: {KIND_NAMES.get(r.kind, r.kind)} of "
+            f"{format_uk_date(date.fromisoformat(r.point))} for the meeting "
+            f"{when(starts[r.meeting_id], tz) if r.meeting_id in starts else '?'}"
             f" ({r.error or 'unknown error'})"
             for r in rows
         ],

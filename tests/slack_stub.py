@@ -2,7 +2,9 @@
 
 `SlackStub` is an HTTP server on 127.0.0.1 that answers the Web API methods the app uses and
 any `response_url` it hands out, records every call, and can be told to fail the next calls
-with 429 (Retry-After) or 500. `SlackHarness` sends slash commands, button clicks and events to
+with 429 (Retry-After) or 500, or to refuse a user for good. Messages posted are kept (with
+their metadata) and served back by `conversations.history`, as reminder reconciliation needs.
+`SlackHarness` sends slash commands, button clicks and events to
 the app exactly as Slack does: form-encoded or JSON, signed with the signing secret.
 """
 
@@ -58,12 +60,19 @@ class SlackStub:
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
         self._ids = itertools.count(1)
+        self.messages: list[dict] = []  # what chat.postMessage accepted, with metadata
+        self.refusals: dict[str, str] = {}
+        self._last_ts = 0.0
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
                 stub._answer(self, raw)
+
+            def do_GET(self) -> None:  # noqa: N802  (conversations.history is a GET)
+                path, _, query = self.path.partition("?")
+                stub._answer(self, query, path)
 
             def log_message(self, *args) -> None:
                 pass
@@ -94,6 +103,15 @@ class SlackStub:
     def fail(self, method: str, status: int = 429, *, retry_after: int | None = 0, times: int = 1):
         """Make the next `times` calls of `method` ("response" for response_urls) fail."""
         self.failures[method] = _Failure(status, retry_after, times)
+
+    def refuse(self, user_or_channel: str, error: str = "user_not_found") -> None:
+        """Make chat.postMessage and conversations.open refuse one user for good (200, ok false)."""
+        self.refusals[user_or_channel] = error
+
+    def delivered(self, user_or_channel: str | None = None) -> list[dict]:
+        """Messages chat.postMessage accepted, optionally to one DM (a user id) or channel."""
+        wanted = _dm_channel(user_or_channel) if user_or_channel else None
+        return [m for m in list(self.messages) if wanted in (None, m["channel"])]
 
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls of one method."""
@@ -126,11 +144,12 @@ class SlackStub:
         """Every recorded body, raw and decoded, for searching."""
         return "\n".join(f"{c.body}\n{json.dumps(c.data, ensure_ascii=False)}" for c in self.calls)
 
-    def _answer(self, handler: BaseHTTPRequestHandler, raw: str) -> None:
+    def _answer(self, handler: BaseHTTPRequestHandler, raw: str, path: str = "") -> None:
         kind = handler.headers.get("content-type", "")
         data = json.loads(raw) if "json" in kind and raw else {
             k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}  # fmt: skip
-        call = Call(handler.path, raw, data, {k.lower(): v for k, v in handler.headers.items()})
+        call = Call(path or handler.path, raw, data,
+                    {k.lower(): v for k, v in handler.headers.items()})  # fmt: skip
         failure = self.failures.get(call.method)
         with self._changed:
             self.calls.append(call)
@@ -147,12 +166,47 @@ class SlackStub:
         if call.method == "response":
             body, kind = b"ok", "text/plain"
         else:
-            body, kind = json.dumps(_api_result(call)).encode(), "application/json"
+            result = self._direct(call) if call.method in DIRECT_METHODS else _api_result(call)
+            body, kind = json.dumps(result).encode(), "application/json"
         handler.send_response(200)
         handler.send_header("content-type", kind)
         handler.send_header("content-length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+    def _direct(self, call: Call) -> dict:
+        """Messages kept per channel (a user id is their DM) and served back with metadata."""
+        data = call.data
+        target = data.get("channel") or data.get("users") or ""
+        if target in self.refusals:
+            return {"ok": False, "error": self.refusals[target]}
+        if call.method == "conversations.open":
+            return {"ok": True, "channel": {"id": _dm_channel(target)}}
+        if call.method == "conversations.history":
+            oldest = float(data.get("oldest") or 0)
+            metadata = data.get("include_all_metadata") in ("1", "true")
+            found = [
+                m if metadata else {k: v for k, v in m.items() if k != "metadata"}
+                for m in reversed(self.delivered(target))
+                if float(m["ts"]) >= oldest
+            ]
+            return {"ok": True, "messages": found, "has_more": False}
+        with self._changed:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            message = {"type": "message", "user": BOT_USER, "ts": f"{self._last_ts:.6f}",
+                       "channel": _dm_channel(target), "text": data.get("text"),
+                       "blocks": data.get("blocks"), "metadata": data.get("metadata")}  # fmt: skip
+            self.messages.append(message)
+        return {"ok": True, "channel": message["channel"], "ts": message["ts"],
+                "message": {"text": message["text"]}}  # fmt: skip
+
+
+DIRECT_METHODS = ("chat.postMessage", "conversations.open", "conversations.history")
+
+
+def _dm_channel(target: str) -> str:
+    """Posting to a user id posts in the app's DM with them: `U123` -> `D123`."""
+    return "D" + target[1:] if target[:1] in ("U", "W") else target
 
 
 def _api_result(call: Call) -> dict:
