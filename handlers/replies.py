@@ -63,6 +63,24 @@ class Page:
     command: str
 
 
+class Delivery(enum.StrEnum):
+    """Where a reply's file goes: the channel the command came from, or a DM to the asker."""
+
+    CHANNEL = "channel"
+    DIRECT = "direct"
+
+
+@dataclass(frozen=True)
+class ReplyFile:
+    """A file that follows a reply: report data (`document`) the transport renders as `format`."""
+
+    title: str
+    filename: str
+    format: str
+    document: object
+    delivery: Delivery = Delivery.CHANNEL
+
+
 @dataclass
 class Reply:
     """What a handler answers; plain text throughout (renderers escape it)."""
@@ -77,6 +95,8 @@ class Reply:
     notice: str = ""
     page: Page | None = None
     rag_legend: bool = False
+    # Sent after the reply (uploads take longer than Slack's 3-second acknowledgement).
+    files: list[ReplyFile] = field(default_factory=list)
 
 
 def error_reply(message: str, hint: str = "") -> Reply:
