@@ -8,6 +8,9 @@ from pathlib import Path
 
 from bot.cli_meetings import HANDLERS as MEETING_HANDLERS
 from bot.cli_meetings import add_parsers as add_meeting_parsers
+from bot.cli_reports import BINARY_FORMATS, export_register
+from bot.cli_reports import HANDLERS as REPORT_HANDLERS
+from bot.cli_reports import add_parsers as add_report_parsers
 from bot.config import Settings, SettingsError, load_settings
 from bot.console import Console, format_console_reply
 from bot.setup import NotMigrated, ensure_board, import_file, open_engine
@@ -39,9 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--no-partners", action="store_true", help="do not load the partners list")
 
-    exp = sub.add_parser("export", help="write the register as CSV or JSON")
-    exp.add_argument("--format", choices=["csv", "json"], default="csv")
+    exp = sub.add_parser("export", help="write the register as CSV, JSON, Excel or Word")
+    exp.add_argument("--format", choices=["csv", "json", *BINARY_FORMATS], default="csv")
     exp.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    exp.add_argument("--public", action="store_true", help="without confidential actions or names")
 
     member = sub.add_parser("member", help="add or list Board members")
     member_sub = member.add_subparsers(dest="member_action", required=True)
@@ -78,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--db", type=Path, default=Path("soc-demo.db"))
     add_meeting_parsers(sub)
+    add_report_parsers(sub)
     return parser
 
 
@@ -141,6 +146,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.format in BINARY_FORMATS or args.public:
+        return export_register(args, settings)
     engine = open_engine(settings)
     with session_scope(engine) as session:
         board = get_board(session=session, slug=settings.board_slug)
@@ -242,4 +249,5 @@ COMMANDS = {
     "serve": _serve,
     "socket": _socket,
     **MEETING_HANDLERS,
+    **REPORT_HANDLERS,
 }
