@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from handlers import actions, admin, meetings, summary
+from handlers import actions, admin, meetings, report_commands, summary
 from handlers.context import Context
 from handlers.errors import CommandError
 from handlers.parsing import Args, split_args, tokenize
@@ -108,6 +108,24 @@ COMMANDS: tuple[Command, ...] = (
         "exceptions; the chair, deputy and secretariat post it in the channel.",
         EVERYONE,
         summary.rag_summary,
+    ),
+    Command(
+        ("rag", "chart"),
+        "rag chart",
+        "The RAG summary in the channel with a chart: a bar per key crime area and the counts "
+        "at the last six meetings.",
+        ADMINS,
+        report_commands.rag_chart,
+    ),
+    Command(
+        ("report", "quarter"),
+        "report quarter [2027Q1] [public] [format=docx|xlsx|md]",
+        "The quarterly activity report for the Safer City Partnership and the Police Committee, "
+        "sent to you as a file by DM (default: the last complete quarter; `public` redacts "
+        "confidential items and names).",
+        ADMINS,
+        report_commands.report_quarter,
+        report_commands.REPORT_OPTIONS,
     ),
     Command(
         ("area", "list"),

@@ -26,6 +26,7 @@ BOT_TOKEN = "xoxb-test-token-never-real"
 BOT_USER = "UBOTSOC"
 TEAM = "T0BOARD"
 CHANNEL = "C0BOARD"
+UPLOAD_PATH = "/upload/"  # where files.getUploadURLExternal's upload_url points
 
 
 @dataclass
@@ -39,7 +40,9 @@ class Call:
 
     @property
     def method(self) -> str:
-        """The Web API method (`chat.postMessage`), or `response` for a response_url."""
+        """The Web API method (`chat.postMessage`), `upload` for an upload_url, or `response`."""
+        if self.path.startswith(UPLOAD_PATH):
+            return "upload"
         return self.path.rsplit("/", 1)[-1] if self.path.startswith("/api/") else "response"
 
 
@@ -56,6 +59,7 @@ class SlackStub:
 
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, _Failure] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # upload_url path -> the file's bytes
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
@@ -67,8 +71,10 @@ class SlackStub:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
-                stub._answer(self, raw)
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if self.path.startswith(UPLOAD_PATH):  # a file's bytes, not text
+                    stub.uploads[self.path] = raw
+                stub._answer(self, raw.decode(errors="replace"))
 
             def do_GET(self) -> None:  # noqa: N802  (conversations.history is a GET)
                 path, _, query = self.path.partition("?")
@@ -211,6 +217,7 @@ def _dm_channel(target: str) -> str:
 
 def _api_result(call: Call) -> dict:
     data = call.data
+    host, file_id = call.headers.get("host", ""), f"F{abs(hash(call.body)) % 10**8:08d}"
     results = {
         "auth.test": {"url": "https://board.slack.com/", "team": "Board", "user": "soc-bot",
                       "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BSOC"},
@@ -223,6 +230,11 @@ def _api_result(call: Call) -> dict:
         "conversations.open": {"channel": {"id": "D0DIRECT"}},
         "users.info": {"user": {"id": data.get("user"), "tz": "Europe/London"}},
         "apps.connections.open": {"url": "ws://127.0.0.1:9/never-connected"},
+        "files.getUploadURLExternal": {"file_id": file_id,
+                                       "upload_url": f"http://{host}{UPLOAD_PATH}{file_id}"},
+        "files.completeUploadExternal": {"files": [{"id": f["id"], "title": f.get("title")}
+                                                   for f in json.loads(data.get("files", "[]"))]},
+        "upload": {},
     }  # fmt: skip
     if call.method not in results:
         return {"ok": False, "error": "unknown_method"}

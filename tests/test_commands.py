@@ -37,6 +37,8 @@ EXERCISED = {
     "meeting cancel": "test_meeting_cancel_says_which_meeting_is_next",
     "meeting add": "test_meeting_add_adds_a_meeting_outside_the_rule",
     "meeting reminders": "test_meeting_reminders_changes_the_reminder_times",
+    "rag chart": "test_rag_chart_is_the_channel_summary_with_the_chart_to_follow",
+    "report quarter": "test_report_quarter_prepares_the_report_as_a_file",
 }
 
 
@@ -640,3 +642,24 @@ def test_meeting_reminders_changes_the_reminder_times(console):
     assert "3, 1 working days before each meeting at 08:30" in reply.text
     assert "Reminder, 3 working days: Thu 4 Feb 2027 08:30" in strings(reply)
     assert console.as_user(COLP).ask("meeting reminders").title == "Reminder times"
+
+
+# --- reports (more in test_reports.py, test_reports_files.py and test_slack_uploads.py) ---------
+
+
+def test_rag_chart_is_the_channel_summary_with_the_chart_to_follow(console):
+    reply = console.as_user(CHAIR).ask("rag chart")
+    assert reply.title == "RAG summary" and reply.audience == "in_channel"
+    assert [(f.filename, f.delivery) for f in reply.files] == [
+        ("rag-chart-2027-01-20.png", "channel")
+    ]
+    assert reply.files[0].document.total == 11
+
+
+def test_report_quarter_prepares_the_report_as_a_file(console):
+    reply = console.as_user(SECRETARIAT).ask("report quarter")
+    assert reply.title == "Quarterly activity report, 2026 Q4"
+    assert [(f.filename, f.delivery) for f in reply.files] == [
+        ("quarterly-report-2026-q4.docx", "direct")
+    ]
+    assert reply.text.startswith("0 actions")  # Annex B was imported in 2027
