@@ -222,6 +222,22 @@ COMMANDS: tuple[Command, ...] = (
 
 TOPICS = sorted({c.words[0] for c in COMMANDS})
 
+# Commands that only read: they may run in a shared (deferred) SQLite transaction, so they
+# don't queue behind writers. Anything not listed takes the write lock up front.
+READ_ONLY_COMMANDS = frozenset({
+    "help", "action status", "action history", "rag", "area list", "member list", "partner list",
+    "meeting next", "meeting list", "rag chart", "report quarter",
+})  # fmt: skip
+
+
+def is_read_only(text: str) -> bool:
+    """Whether this `/soc` text can only read the register (unparseable text writes nothing)."""
+    try:
+        words = tokenize(text)
+        return not words or _match(words)[0].name in READ_ONLY_COMMANDS
+    except CommandError:
+        return True
+
 
 def dispatch(*, session: Session, ctx: Context, text: str) -> Reply:
     """Run one line of `/soc` text; every mistake becomes an explanatory error reply."""

@@ -9,10 +9,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from handlers.commands import dispatch
+from handlers.commands import dispatch, is_read_only
 from handlers.context import Context
 from handlers.replies import Reply, error_reply
 from models.boards import get_board
+from models.db import reader
 from models.people import get_member
 from models.tables import Member, Role
 
@@ -45,7 +46,8 @@ def run_command(
 ) -> Reply:
     """Dispatch `/soc` text for a user (or the CLI operator) in one transaction: all or nothing."""
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        bind = reader(engine) if is_read_only(text) else engine
+        with Session(bind, expire_on_commit=False) as session:
             board = get_board(session=session, slug=board_slug)
             if board is None:
                 return error_reply(

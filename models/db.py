@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 DEFAULT_DATABASE_URL = "sqlite:///soc.db"
+READ_ONLY_OPTION = "soc_read_only"
 
 
 def normalise_database_url(url: str | None) -> str:
@@ -46,8 +47,16 @@ def _make_sqlite_safe(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         # A deferred transaction that later writes fails with "database is locked" when the
         # worker process writes at the same time; IMMEDIATE takes the write lock up front and
-        # waits for it (busy_timeout) instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # waits for it (busy_timeout) instead. Readers (see `reader`) need no lock under WAL.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reader(engine: Engine) -> Engine:
+    """The same database for transactions that only read (on SQLite: no write lock taken)."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 @contextmanager
