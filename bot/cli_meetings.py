@@ -6,9 +6,10 @@ import sys
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.reminder_sender import ReminderSender, reminder_client
+from bot.reminder_sender import ReminderSender
 from bot.render.text import render_text
 from bot.setup import open_engine
+from bot.slack_delivery import reminder_client
 from bot.worker import dry_run, run_worker, tick, worker_options
 from handlers.dates import DateParseError, parse_user_datetime
 from handlers.errors import CommandError

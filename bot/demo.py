@@ -69,6 +69,7 @@ def run_demo(db_path: Path, out=sys.stdout) -> int:
         console.user_id = user_id
         print(f"\n──── {title}\n{user_id}> {line}", file=out)
         print(console.run_line(line), file=out)
+    _reminder_journey(engine, settings, now, out)
     print(
         f"\nContinue by hand:  DATABASE_URL=sqlite:///{db_path} .venv/bin/soc-bot console --as "
         f"{COLP}\n(switch person with /as {CHAIR}; people: "
@@ -87,3 +88,37 @@ def _meeting_at(moment: datetime) -> datetime:
     london = ZoneInfo("Europe/London")
     local = moment.astimezone(london).replace(hour=10, minute=0, second=0, microsecond=0)
     return local.astimezone(UTC)
+
+
+def _reminder_journey(engine, settings: Settings, now: datetime, out) -> None:
+    """What the worker will send at the next meeting's next reminder point (nothing is sent)."""
+    from bot.render.text import render_text
+    from handlers.meetings import reminder_config
+    from handlers.reminder_messages import when
+    from handlers.reminders import plan_reminders
+    from models.ledger import REMINDER
+    from models.meetings import next_meeting
+
+    with session_scope(engine) as session:
+        board = get_board(session=session, slug=settings.board_slug)
+        meeting = next_meeting(session=session, board_id=board.id, now=now)
+        points = reminder_config(None, settings.tz).points(meeting)
+        point = next((p for p in points if p.at > now), points[-1])
+        plan = plan_reminders(session, board, point.at, settings.tz)
+    messages = {d.send_to.slack_user_id: d for d in plan.deliveries if d.key.kind == REMINDER}
+    print(
+        f"\n──── Before the meeting on {when(meeting.starts_at, settings.tz)} the worker DMs each "
+        f"lead partner at {when(point.at, settings.tz)}; Rob Ellis reads:\n"
+        f'(soc-bot remind --as-of "{point.at.astimezone(settings.tz):%d/%m/%Y %H:%M}" --dry-run '
+        "shows them all)",
+        file=out,
+    )
+    if COLP in messages and messages[COLP].reply:
+        print(render_text(messages[COLP].reply, settings.tz), file=out)
+    others = [d for user, d in sorted(messages.items()) if user != COLP and d.reply]
+    print(
+        "Also: "
+        + "; ".join(f"{d.send_to.display_name}, {d.action_count} actions" for d in others)
+        + ". The chair, deputy and secretariat get a digest at the last reminder point.",
+        file=out,
+    )

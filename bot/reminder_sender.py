@@ -2,39 +2,29 @@
 
 Each message is claimed (a ledger INSERT) before it is sent and marked sent afterwards. If a
 worker dies in between, its claim outlives the lease; whoever takes it over first asks Slack
-(`conversations.history`, the message metadata carries the ledger key) whether it went out, and
-resends only if it did not. Slack's rate limits and 5xx are retried by the client; errors that
-resending cannot fix are recorded as failed and reported to the secretariat once.
+(`conversations.history`: the message metadata carries the ledger key) whether it went out, and
+resends only if it did not. Rate limits and 5xx are retried by the client; errors that resending
+cannot fix are recorded as failed and reported to the secretariat once.
 """
 
-import http.client
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.error import URLError
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import (
-    BackoffRetryIntervalCalculator,
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    RetryIntervalCalculator,
-)
-from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.config import Settings
-from bot.render.blocks import fallback_text, render_blocks
+from bot.slack_delivery import Result, SlackDelivery
 from handlers.reminder_messages import failure_notice, when
 from handlers.reminders import Delivery, ReminderPlan, plan_reminders
 from handlers.replies import Reply
 from models.boards import get_board
-from models.db import session_scope
+from models.db import reader, session_scope
 from models.ledger import (
     CLAIMED,
     FAILED,
@@ -44,6 +34,7 @@ from models.ledger import (
     SENT,
     SUPERSEDED,
     LedgerKey,
+    Outcome,
     assign_report,
     finish,
     insert_new,
@@ -59,57 +50,14 @@ from models.tables import Board, Meeting, ReminderDelivery, Role
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "soc_reminder"
 DEFAULT_LEASE = timedelta(minutes=10)
 CHUNK = 25
-# Errors worth another try on the next tick; every other error (user_not_found, account_inactive,
-# channel_not_found, cannot_dm_bot, not_allowed_token_type, invalid_blocks...) would only repeat.
-RETRYABLE_ERRORS = frozenset(
-    {
-        "ratelimited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-    }
-)
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    """The wall clock (ledger times are real times: Slack's message timestamps are)."""
+    """The wall clock (ledger times are real times, as Slack's message timestamps are)."""
     return datetime.now(UTC)
-
-
-def reminder_client(
-    settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None
-) -> WebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx and dropped links."""
-    interval = retry_interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=30,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
-            ConnectionErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
-        ],
-    )
-
-
-@dataclass
-class Outcome:
-    """What happened to one message."""
-
-    status: str
-    channel: str = ""
-    ts: str = ""
-    error: str = ""
 
 
 @dataclass
@@ -126,6 +74,18 @@ class PassReport:
     notices: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def count(self, status: str, error: str = "") -> None:
+        """Count one message's outcome."""
+        if status == SENT:
+            self.sent += 1
+        elif status == FAILED:
+            self.failed += 1
+            self.errors.append(error)
+        elif status == RETRY:
+            self.retry += 1
+        elif status == SUPERSEDED:
+            self.superseded += 1
+
     def summary(self) -> str:
         """One line for logs and the CLI."""
         return (
@@ -134,20 +94,6 @@ class PassReport:
             f"{self.nothing}, claimed by another worker {self.busy}, failure notices "
             f"{self.notices}"
         )
-
-
-def outcome_of(error: Exception) -> Outcome:
-    """Sort a Slack or network error into failed (resending won't help) or retry."""
-    if isinstance(error, SlackApiError):
-        status = error.response.status_code
-        data = error.response.data if isinstance(error.response.data, dict) else {}
-        code = data.get("error") or f"HTTP {status}"
-        if status in (408, 429) or status >= 500 or code in RETRYABLE_ERRORS:
-            return Outcome(RETRY, error=code)
-        return Outcome(FAILED, error=code)
-    if isinstance(error, URLError | TimeoutError | ConnectionError | http.client.HTTPException):
-        return Outcome(RETRY, error=f"{type(error).__name__}: {error}"[:200])
-    raise error
 
 
 class ReminderSender:
@@ -164,12 +110,22 @@ class ReminderSender:
         clock: Clock = utc_now,
         chunk: int = CHUNK,
     ) -> None:
-        self.engine, self.client, self.tz, self.board_slug = engine, client, tz, board_slug
+        self.engine, self.slack, self.tz, self.board_slug = (
+            engine,
+            SlackDelivery(client, tz),
+            tz,
+            board_slug,
+        )
         self.lease, self.clock, self.chunk = lease, clock, chunk
+
+    @property
+    def client(self) -> WebClient:
+        """The Slack Web API client."""
+        return self.slack.client
 
     def plan(self, now: datetime) -> ReminderPlan | None:
         """What a pass at `now` would send (nothing is recorded)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(reader(self.engine), expire_on_commit=False) as session:
             board = get_board(session=session, slug=self.board_slug)
             return plan_reminders(session, board, now, self.tz) if board else None
 
@@ -177,137 +133,97 @@ class ReminderSender:
         """Send what is due at `now` (Board time may be simulated; the ledger uses real time)."""
         report = PassReport()
         token = uuid.uuid4().hex
-        with session_scope(self.engine) as session:
+        # Planning only reads: on SQLite it takes no write lock, so /soc commands don't wait.
+        with Session(reader(self.engine), expire_on_commit=False) as session:
             board = get_board(session=session, slug=self.board_slug)
             if board is None:
                 return report
             plan = plan_reminders(session, board, now, self.tz)
             leftovers = open_rows(session=session, board_id=board.id)
-        self._record_quiet(board, plan, report)
+        self._record_superseded(board, plan, report)
         for row in leftovers:
             self._recover(board, plan, row, token, report)
-        fresh = [d for d in plan.deliveries if d.reply is not None and d.key not in plan.ledger]
-        for start in range(0, len(fresh), self.chunk):
-            self._send_chunk(board, fresh[start : start + self.chunk], token, report)
+        self._send(board, [d for d in plan.deliveries if d.key not in plan.ledger], token, report)
         self._report_failures(board, token, report)
         return report
 
-    def _record_quiet(self, board: Board, plan: ReminderPlan, report: PassReport) -> None:
-        """Ledger rows for points nobody is messaged about: superseded, or nothing to report."""
+    def _record_superseded(self, board: Board, plan: ReminderPlan, report: PassReport) -> None:
+        """Ledger rows for earlier points a late pass will not send (not silently skipped)."""
         now = self.clock()
         reason = "superseded by the reminder of {}"
         rows = [
             _row(d, board.id, SUPERSEDED, now, error=reason.format(plan.due[d.meeting.id].key))
             for d in plan.superseded
-        ] + [
-            _row(d, board.id, NOTHING, now)
-            for d in plan.deliveries
-            if d.reply is None and d.key not in plan.ledger
         ]
         if rows:
             with session_scope(self.engine) as session:
-                inserted = insert_new(session=session, rows=rows)
-            superseded = {d.key for d in plan.superseded}
-            report.superseded += sum(1 for key in inserted if key in superseded)
-            report.nothing += sum(1 for key in inserted if key not in superseded)
+                report.superseded += len(insert_new(session=session, rows=rows))
 
-    def _send_chunk(
+    def _send(self, board: Board, fresh: list[Delivery], token: str, report: PassReport) -> None:
+        """Claim, send and record chunk by chunk: Slack works on one chunk while the next is
+        chosen and written and the last recorded (still one message at a time to Slack)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="soc-reminders") as slack:
+            waiting: list[tuple[int, Delivery, Future]] = []
+            try:
+                for start in range(0, len(fresh), self.chunk):
+                    claimed = self._claim(board, fresh[start : start + self.chunk], token, report)
+                    sending = [
+                        (row_id, d, slack.submit(self.slack.post, self._message(d)))
+                        for row_id, d in claimed
+                    ]
+                    self._settle(waiting, token, report)
+                    waiting = sending
+                self._settle(waiting, token, report)
+            except BaseException:
+                # As if the process died here: nothing queued goes out; the claims stay open.
+                slack.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def _claim(
         self, board: Board, chunk: list[Delivery], token: str, report: PassReport
-    ) -> None:
+    ) -> list[tuple[int, Delivery]]:
+        """Claim the messages of a chunk, and record who had nothing to report."""
         now = self.clock()
         rows = [
-            _row(
-                d,
-                board.id,
-                CLAIMED,
-                now,
-                token=token,
-                sent_to_user_id=d.send_to.slack_user_id,
-                on_behalf_of=d.on_behalf_of,
-                action_count=d.action_count,
-            )
+            _row(d, board.id, CLAIMED, now, token=token, sent_to_user_id=d.send_to.slack_user_id,
+                 on_behalf_of=d.on_behalf_of, action_count=d.action_count)
+            if d.has_message else _row(d, board.id, NOTHING, now)
             for d in chunk
-        ]
+        ]  # fmt: skip
         with session_scope(self.engine) as session:
-            ours = insert_new(session=session, rows=rows)
-        report.busy += len(chunk) - len(ours)
-        results = []
-        for delivery in chunk:
-            if delivery.key in ours:
-                user_id = delivery.send_to.slack_user_id
-                outcome = self._post(user_id, delivery.reply, delivery.key)
-                results.append((ours[delivery.key], user_id, outcome))
-                _count(report, outcome)
-        self._finish(results, token)
+            inserted = insert_new(session=session, rows=rows)
+        claimed = [(inserted[d.key], d) for d in chunk if d.has_message and d.key in inserted]
+        report.nothing += sum(1 for d in chunk if not d.has_message and d.key in inserted)
+        report.busy += sum(1 for d in chunk if d.has_message and d.key not in inserted)
+        return claimed
 
-    def _finish(self, results: list[tuple[int, str, Outcome]], token: str) -> None:
+    def _message(self, delivery: Delivery) -> dict:
+        return self.slack.message(
+            delivery.send_to.slack_user_id, delivery.reply, delivery.key.text()
+        )
+
+    def _settle(
+        self, waiting: list[tuple[int, Delivery, Future]], token: str, report: PassReport
+    ) -> None:
+        outcomes = []
+        for row_id, delivery, future in waiting:
+            result: Result = future.result()
+            report.count(result.status, result.error)
+            outcomes.append(_outcome(row_id, delivery.send_to.slack_user_id, result))
+        self._finish(outcomes, token)
+
+    def _finish(self, outcomes: list[Outcome], token: str) -> None:
         """Record outcomes of our claims in one transaction."""
-        if not results:
+        if not outcomes:
             return
-        now = self.clock()
         with session_scope(self.engine) as session:
-            for row_id, user_id, outcome in results:
-                recorded = finish(
-                    session=session,
-                    row_id=row_id,
-                    token=token,
-                    status=outcome.status,
-                    now=now,
-                    channel=outcome.channel,
-                    ts=outcome.ts,
-                    error=outcome.error,
-                    sent_to_user_id=user_id,
+            recorded = finish(session=session, token=token, now=self.clock(), outcomes=outcomes)
+            if recorded < len(outcomes) and session.get_bind().dialect.supports_sane_multi_rowcount:
+                # The lease ran out mid-send and another worker took some claims over.
+                log.warning(
+                    "%d reminder claims were taken over before they were recorded",
+                    len(outcomes) - recorded,
                 )
-                if not recorded:
-                    # The lease ran out mid-send and another worker took the claim over.
-                    log.warning("reminder %s: claim taken over before it was recorded", row_id)
-
-    def _post(self, user_id: str, reply: Reply, key: LedgerKey) -> Outcome:
-        """Send one DM (to the user id: Slack opens the app's DM with them)."""
-        try:
-            response = self.client.chat_postMessage(
-                channel=user_id,
-                text=fallback_text(reply, self.tz),
-                blocks=render_blocks(reply, self.tz),
-                metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key.text()}},
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except Exception as error:  # noqa: BLE001  (outcome_of re-raises what it does not know)
-            outcome = outcome_of(error)
-            log.warning(
-                "reminder %s to %s: %s (%s)", key.text(), user_id, outcome.error, outcome.status
-            )
-            return outcome
-        return Outcome(SENT, channel=response.get("channel") or "", ts=response.get("ts") or "")
-
-    def find_sent(self, row: ReminderDelivery) -> Outcome | None:
-        """Ask Slack whether this row's message went out (its metadata carries the key)."""
-        key = key_of(row).text()
-        oldest = (row.created_at - timedelta(seconds=60)).timestamp()
-        try:
-            channel = self.client.conversations_open(users=row.sent_to_user_id)["channel"]["id"]
-            cursor = None
-            while True:
-                page = self.client.conversations_history(
-                    channel=channel,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                for message in page.get("messages") or []:
-                    metadata = message.get("metadata") or {}
-                    payload = metadata.get("event_payload") or {}
-                    if metadata.get("event_type") == EVENT_TYPE and payload.get("key") == key:
-                        return Outcome(SENT, channel=channel, ts=message.get("ts", ""))
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not page.get("has_more") or not cursor:
-                    return None
-        except Exception as error:  # noqa: BLE001  (outcome_of re-raises what it does not know)
-            outcome = outcome_of(error)
-            outcome.error = f"could not check whether it was sent: {outcome.error}"
-            return outcome
 
     def _recover(
         self,
@@ -331,21 +247,22 @@ class ReminderSender:
         if not mine:
             report.busy += 1
             return
-        found = self.find_sent(row)
+        key = key_of(row).text()
+        found = self.slack.find_sent(row.sent_to_user_id, key, row.created_at)
         if found is not None:
             if found.status == SENT:
                 report.reconciled += 1
             else:
-                _count(report, found)
-            self._finish([(row.id, row.sent_to_user_id, found)], token)
+                report.count(found.status, found.error)
+            self._finish([_outcome(row.id, row.sent_to_user_id, found)], token)
             return
         user_id, reply, reason = self._resend_content(board, plan, row)
         if reply is None:
-            outcome = Outcome(SUPERSEDED, error=reason)
+            result = Result(SUPERSEDED, error=reason)
         else:
-            outcome = self._post(user_id, reply, key_of(row))
-        _count(report, outcome)
-        self._finish([(row.id, user_id, outcome)], token)
+            result = self.slack.post(self.slack.message(user_id, reply, key))
+        report.count(result.status, result.error)
+        self._finish([_outcome(row.id, user_id, result)], token)
 
     def _resend_content(
         self, board: Board, plan: ReminderPlan, row: ReminderDelivery
@@ -355,8 +272,9 @@ class ReminderSender:
             with Session(self.engine) as session:
                 told = reported_in(session=session, report_key=row.point)
                 starts = _meeting_starts(session, [r.meeting_id for r in told])
-                members = list_members(session=session, board_id=board.id)
-                names = {m.id: m.display_name for m in members}
+                names = {
+                    m.id: m.display_name for m in list_members(session=session, board_id=board.id)
+                }
             return row.sent_to_user_id, failure_notice(told, names, starts, self.tz), ""
         delivery = plan.by_key().get(key_of(row))
         if delivery is None:
@@ -367,8 +285,9 @@ class ReminderSender:
                 else "the meeting was cancelled, moved or has started before it could be sent"
             )
             return row.sent_to_user_id, None, reason
-        if delivery.reply is None:
+        if not delivery.has_message:
             return row.sent_to_user_id, None, "nothing left to report when it was retried"
+        # The recipient may have changed (away, back): send to whoever should have it now.
         return delivery.send_to.slack_user_id, delivery.reply, ""
 
     def _report_failures(self, board: Board, token: str, report: PassReport) -> None:
@@ -382,6 +301,7 @@ class ReminderSender:
             readers = [m for m in members if m.role == Role.SECRETARIAT] or [
                 m for m in members if m.role in (Role.CHAIR, Role.DEPUTY_CHAIR)
             ]
+            # Keyed by the first failure: two workers seeing the same failures make one notice.
             report_key = f"failures:{failures[0].id}"
             rows = [
                 new_row(
@@ -403,20 +323,20 @@ class ReminderSender:
             starts = _meeting_starts(session, [r.meeting_id for r in told])
             names = {m.id: m.display_name for m in members}
         notice = failure_notice(told, names, starts, self.tz)
-        by_id = {m.id: m for m in readers}
-        results = []
+        users = {m.id: m.slack_user_id for m in readers}
+        outcomes = []
         for key, row_id in ours.items():
-            user_id = by_id[key.recipient_member_id].slack_user_id
+            user_id = users[key.recipient_member_id]
             if told:
-                outcome = self._post(user_id, notice, key)
+                result = self.slack.post(self.slack.message(user_id, notice, key.text()))
             else:
-                outcome = Outcome(SUPERSEDED, error="another notice told these failures")
-            results.append((row_id, user_id, outcome))
-            if outcome.status == SENT:
+                result = Result(SUPERSEDED, error="another notice told these failures")
+            outcomes.append(_outcome(row_id, user_id, result))
+            if result.status == SENT:
                 report.notices += 1
             else:
-                _count(report, outcome)
-        self._finish(results, token)
+                report.count(result.status, result.error)
+        self._finish(outcomes, token)
 
 
 def _row(delivery: Delivery, board_id: int, status: str, now: datetime, **extra) -> dict:
@@ -431,24 +351,16 @@ def _row(delivery: Delivery, board_id: int, status: str, now: datetime, **extra)
     )
 
 
+def _outcome(row_id: int, user_id: str, result: Result) -> Outcome:
+    return Outcome(row_id, result.status, result.channel, result.ts, result.error, user_id)
+
+
 def _meeting_starts(session: Session, meeting_ids: list[int]) -> dict[int, datetime]:
     return {
         meeting_id: meeting.starts_at
         for meeting_id in set(meeting_ids)
         if (meeting := session.get(Meeting, meeting_id)) is not None
     }
-
-
-def _count(report: PassReport, outcome: Outcome) -> None:
-    if outcome.status == SENT:
-        report.sent += 1
-    elif outcome.status == FAILED:
-        report.failed += 1
-        report.errors.append(outcome.error)
-    elif outcome.status == RETRY:
-        report.retry += 1
-    elif outcome.status == SUPERSEDED:
-        report.superseded += 1
 
 
 def describe_delivery(delivery: Delivery, tz: ZoneInfo) -> str:

@@ -23,11 +23,11 @@ from bot.reminder_sender import (
     PassReport,
     ReminderSender,
     describe_delivery,
-    reminder_client,
     utc_now,
 )
 from bot.render.text import render_text
 from bot.setup import open_engine
+from bot.slack_delivery import reminder_client
 from handlers.meetings import reminder_config, top_up_meetings
 from handlers.reminder_messages import when
 from handlers.reminders import ReminderPlan, plan_reminders

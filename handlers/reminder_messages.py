@@ -8,18 +8,38 @@ from handlers.dates import format_uk_date
 from handlers.meeting_rules import ReminderPoint
 from handlers.present import OPERATIONS, action_title
 from handlers.replies import Fact, Item, Reply, Section
-from models.tables import Action, Meeting, ReminderDelivery
+from models.tables import Meeting, ReminderDelivery
 
-MAX_LISTED = 15
+MAX_LISTED = 10
 OVERDUE, DUE, STALE, UNDATED = "overdue", "due", "stale", "undated"
 KIND_NAMES = {"reminder": "reminder", "digest": "digest", "failures": "failure notice"}
+
+
+@dataclass(slots=True)
+class OpenAction:
+    """The columns of an open action that a reminder shows (lighter than loading `Action`s)."""
+
+    id: int
+    number: int
+    area_id: int
+    issue: str
+    action_text: str
+    rag: str
+    due_date: date | None
+    confidential: bool
+    updated_at: datetime
+
+    @property
+    def ref(self) -> str:
+        """The short reference, e.g. A-12."""
+        return f"A-{self.number}"
 
 
 @dataclass(frozen=True)
 class Listed:
     """An action in someone's reminder, why it is there, and whether they may change it."""
 
-    action: Action
+    action: OpenAction
     reasons: tuple[str, ...]
     may_update: bool
 
@@ -103,7 +123,7 @@ def digest_reply(
     meeting: Meeting,
     tz: ZoneInfo,
     summary: Reply,
-    stale_by_partner: dict[str, list[Action]],
+    stale_by_partner: dict[str, list[OpenAction]],
     last_meeting: datetime | None,
 ) -> Reply:
     """The chair's digest: the RAG summary and which partners have not updated since last time."""

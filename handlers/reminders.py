@@ -9,11 +9,13 @@ however many actions or contacts there are.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property, partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from handlers.context import Context
@@ -27,6 +29,7 @@ from handlers.reminder_messages import (
     STALE,
     UNDATED,
     Listed,
+    OpenAction,
     digest_reply,
     meeting_day,
     reminder_reply,
@@ -51,19 +54,47 @@ from models.tables import (
 
 # Reminder points are at most 20 working days ahead of a meeting: about four weeks.
 LOOKAHEAD = timedelta(days=40)
+TEXT_PREFIX = 300
 
 
-@dataclass
+@dataclass(eq=False)
 class Delivery:
-    """One message of a pass (or, with `reply` None, a contact with nothing to report)."""
+    """One message of a pass (or, with `reply` None, a contact with nothing to report).
+
+    The actions are chosen and the message written only when first asked for, so a pass to
+    hundreds of contacts starts sending before it has looked at everyone's actions.
+    """
 
     key: LedgerKey
     meeting: Meeting
     point: ReminderPoint
     recipient: Member
     send_to: Member
-    reply: Reply | None = None
-    action_count: int = 0
+    choose: Callable[[], list[Listed]] = field(default=list, repr=False)
+    write: Callable[[list[Listed]], Reply] | None = field(default=None, repr=False)
+    fixed: Reply | None = field(default=None, repr=False)
+
+    @cached_property
+    def listed(self) -> list[Listed]:
+        """The actions this message lists."""
+        return self.choose()
+
+    @property
+    def action_count(self) -> int:
+        """How many actions it lists (a digest counts as one)."""
+        return 1 if self.fixed else len(self.listed)
+
+    @property
+    def has_message(self) -> bool:
+        """Whether there is anything to send."""
+        return self.fixed is not None or (self.write is not None and bool(self.listed))
+
+    @cached_property
+    def reply(self) -> Reply | None:
+        """The message (None: nothing to report, so nothing is sent)."""
+        if self.fixed is not None:
+            return self.fixed
+        return self.write(self.listed) if self.has_message else None
 
     @property
     def on_behalf_of(self) -> str:
@@ -157,7 +188,7 @@ class _Register:
     collective: frozenset[int]
     partner_names: dict[int, str]
     area_names: dict[int, str]
-    by_partner: dict[int, list[Action]]
+    by_partner: dict[int, list[OpenAction]]
     leads: dict[int, set[int]]
     digests: dict[int, Reply] = field(default_factory=dict)
 
@@ -179,14 +210,28 @@ class _Register:
         wanted = [Action.due_date <= latest_day]
         wanted.append(Action.updated_at < last if last else Action.due_date.is_(None))
         query = (
-            select(Action, ActionLead.partner_id)
+            select(
+                Action.id,
+                Action.number,
+                Action.area_id,
+                # Only the first line is shown (action_title), so a bounded prefix will do.
+                func.substr(Action.issue, 1, TEXT_PREFIX),
+                func.substr(Action.action_text, 1, TEXT_PREFIX),
+                Action.rag,
+                Action.due_date,
+                Action.confidential,
+                Action.updated_at,
+                ActionLead.partner_id,
+            )
             .join(ActionLead, ActionLead.action_id == Action.id)
             .where(Action.board_id == board.id, Action.rag != Rag.BLUE.value, or_(*wanted))
             .order_by(Action.number)
         )
-        by_partner: dict[int, list[Action]] = defaultdict(list)
+        by_partner: dict[int, list[OpenAction]] = defaultdict(list)
         leads: dict[int, set[int]] = defaultdict(set)
-        for action, partner_id in session.exec(query):
+        actions: dict[int, OpenAction] = {}
+        for *columns, partner_id in session.exec(query):
+            action = actions.get(columns[0]) or actions.setdefault(columns[0], OpenAction(*columns))
             by_partner[partner_id].append(action)
             leads[action.id].add(partner_id)
         areas = areas_by_id(session=session, board_id=board.id)
@@ -221,7 +266,7 @@ class _Register:
             return True
         return member.role in PARTNER_ROLES and bool(self.own(member) & lead_ids)
 
-    def reasons(self, action: Action, day: date) -> tuple[str, ...]:
+    def reasons(self, action: OpenAction, day: date) -> tuple[str, ...]:
         """Why an open action belongs in a reminder for a meeting on `day` (empty: it doesn't)."""
         found = []
         if action.due_date is not None:
@@ -248,10 +293,21 @@ class _Register:
         key = LedgerKey(meeting.id, point.key, person.id, kind)
         if kind == DIGEST:
             digest = self._digest(session, board, meeting)
-            return Delivery(key, meeting, point, person, person, digest, action_count=1)
+            return Delivery(key, meeting, point, person, person, fixed=digest)
         deputy = self.members.get(person.deputy_id) if person.away and person.deputy_id else None
         send_to = deputy or person
-        day = meeting_day(meeting, self.tz)
+        delivery = Delivery(key, meeting, point, person, send_to)
+        delivery.choose = partial(self.choose, person, send_to, meeting_day(meeting, self.tz))
+        delivery.write = partial(
+            self.write, meeting=meeting, point=point, on_behalf_of=delivery.on_behalf_of
+        )
+        return delivery
+
+    def choose(self, person: Member, send_to: Member, day: date) -> list[Listed]:
+        """The open actions of `person`'s partner that `send_to` should hear about."""
+        readers_own, admin = self.own(send_to), send_to.role in ADMIN_ROLES
+        may_read = admin or (send_to.role != Role.OBSERVER and bool(readers_own))
+        may_change = admin or (send_to.role in PARTNER_ROLES and bool(readers_own))
         seen: set[int] = set()
         listed = []
         for partner_id in sorted(self.own(person)):
@@ -259,26 +315,30 @@ class _Register:
                 if action.id in seen:
                     continue
                 seen.add(action.id)
-                lead_ids = self.leads[action.id]
                 reasons = self.reasons(action, day)
-                if not reasons or (
-                    action.confidential and not self.may_read_confidential(send_to, lead_ids)
-                ):
+                if not reasons:
                     continue
-                listed.append(Listed(action, reasons, self.may_update(send_to, lead_ids)))
-        delivery = Delivery(key, meeting, point, person, send_to, action_count=len(listed))
-        if listed:
-            delivery.reply = reminder_reply(
-                meeting=meeting,
-                point=point,
-                tz=self.tz,
-                listed=listed,
-                lead_names={e.action.id: self._names(self.leads[e.action.id]) for e in listed},
-                area_names=self.area_names,
-                last_meeting=self.last,
-                on_behalf_of=delivery.on_behalf_of,
-            )
-        return delivery
+                # As may_read_confidential and may_update, with the reader's partners known.
+                shared = admin or not readers_own.isdisjoint(self.leads[action.id])
+                if action.confidential and not (may_read and shared):
+                    continue
+                listed.append(Listed(action, reasons, may_change and shared))
+        return listed
+
+    def write(
+        self, listed: list[Listed], *, meeting: Meeting, point: ReminderPoint, on_behalf_of: str
+    ) -> Reply:
+        """The reminder listing these actions."""
+        return reminder_reply(
+            meeting=meeting,
+            point=point,
+            tz=self.tz,
+            listed=listed,
+            lead_names={e.action.id: self._names(self.leads[e.action.id]) for e in listed},
+            area_names=self.area_names,
+            last_meeting=self.last,
+            on_behalf_of=on_behalf_of,
+        )
 
     def _names(self, partner_ids: set[int]) -> str:
         return ", ".join(sorted(self.partner_names[p] for p in partner_ids))
@@ -295,7 +355,7 @@ class _Register:
                 surface="reminder",
             )
             summary = rag_summary(session, ctx, Args(words=["private"]))
-            stale: dict[str, list[Action]] = defaultdict(list)
+            stale: dict[str, list[OpenAction]] = defaultdict(list)
             if self.last is not None:
                 for partner_id, actions in self.by_partner.items():
                     for action in actions:

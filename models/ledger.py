@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -95,9 +95,10 @@ def insert_new(*, session: Session, rows: list[dict[str, object]]) -> dict[Ledge
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     columns = _TABLE.c
+    # One cached statement, executed for many rows ("insertmanyvalues"): a conflicting row is
+    # skipped and returns nothing, so what comes back is exactly what we claimed.
     statement = (
         insert(_TABLE)
-        .values(rows)
         .on_conflict_do_nothing()
         .returning(
             columns.id, columns.meeting_id, columns.point, columns.recipient_member_id, columns.kind
@@ -105,7 +106,7 @@ def insert_new(*, session: Session, rows: list[dict[str, object]]) -> dict[Ledge
     )
     return {
         LedgerKey(meeting_id, point, recipient, kind): row_id
-        for row_id, meeting_id, point, recipient, kind in session.exec(statement)
+        for row_id, meeting_id, point, recipient, kind in session.exec(statement, params=rows)
     }
 
 
@@ -156,30 +157,52 @@ def take_over(
     return session.exec(statement).rowcount == 1
 
 
-def finish(
-    *,
-    session: Session,
-    row_id: int,
-    token: str,
-    status: str,
-    now: datetime,
-    channel: str = "",
-    ts: str = "",
-    error: str = "",
-    sent_to_user_id: str | None = None,
-) -> bool:
-    """Record the outcome of our claim; False if the claim was taken over meanwhile."""
-    values: dict[str, object] = {"status": status, "error": error[:500]}
-    if sent_to_user_id is not None:
-        values["sent_to_user_id"] = sent_to_user_id
-    if status == SENT:
-        values.update(sent_at=now, channel=channel, ts=ts)
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed message."""
+
+    row_id: int
+    status: str
+    channel: str = ""
+    ts: str = ""
+    error: str = ""
+    sent_to_user_id: str = ""
+
+
+def finish(*, session: Session, token: str, now: datetime, outcomes: list[Outcome]) -> int:
+    """Record outcomes of our claims in one statement; returns how many claims were still ours."""
+    if not outcomes:
+        return 0
+    columns = _TABLE.c
     statement = (
         update(_TABLE)
-        .where(_TABLE.c.id == row_id, _TABLE.c.claim_token == token, _TABLE.c.status == CLAIMED)
-        .values(**values)
+        .where(
+            columns.id == bindparam("row_id"),
+            columns.claim_token == token,
+            columns.status == CLAIMED,
+        )
+        .values(
+            status=bindparam("new_status"),
+            error=bindparam("new_error"),
+            channel=bindparam("new_channel"),
+            ts=bindparam("new_ts"),
+            sent_at=bindparam("new_sent_at"),
+            sent_to_user_id=bindparam("new_sent_to"),
+        )
     )
-    return session.exec(statement).rowcount == 1
+    params = [
+        {
+            "row_id": o.row_id,
+            "new_status": o.status,
+            "new_error": o.error[:500],
+            "new_channel": o.channel,
+            "new_ts": o.ts,
+            "new_sent_at": now if o.status == SENT else None,
+            "new_sent_to": o.sent_to_user_id,
+        }
+        for o in outcomes
+    ]
+    return session.exec(statement, params=params).rowcount
 
 
 def unreported_failures(*, session: Session, board_id: int) -> list[ReminderDelivery]:

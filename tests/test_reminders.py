@@ -230,9 +230,9 @@ def test_a_long_list_is_cut_with_a_pointer_to_the_rest(board):
     for number in range(20):
         add_action(board.engine, "Trading Standards", due=date(2027, 2, 1), issue=f"Job {number}")
     reply = to(plan_at(board.engine, FIVE_DAYS))[TRADING].reply
-    assert len(reply.items) == 15
+    assert len(reply.items) == 10
     assert reply.title.endswith("25 of your actions need an update")
-    assert "…and 10 more" in reply.hint
+    assert "…and 15 more" in reply.hint
 
 
 # --- to whom ---------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from sqlmodel import Session, select
 
 from bot.cli import main
 from bot.config import SettingsError
-from bot.reminder_sender import EVENT_TYPE, ReminderSender, reminder_client
+from bot.reminder_sender import ReminderSender
 from bot.setup import ANNEX_B, PARTNERS, import_file
+from bot.slack_delivery import EVENT_TYPE, reminder_client
 from bot.worker import WorkerOptions, tick, worker_options
 from handlers.admin import set_member
 from handlers.meeting_rules import parse_meeting_rule
@@ -242,11 +243,14 @@ def test_a_permanent_failure_is_recorded_and_the_secretariat_told_once(board, se
 def crash_after_first_send(sender) -> None:
     """Make the sender's process die right after Slack accepted its first message."""
     post = sender.client.chat_postMessage
+    dead = []
 
     def post_then_die(**kwargs):
-        response = post(**kwargs)
+        if dead:
+            raise Killed("the process is gone: nothing more is sent")
+        post(**kwargs)
+        dead.append(True)
         raise Killed("killed between chat.postMessage and the ledger update")
-        return response  # pragma: no cover
 
     sender.client.chat_postMessage = post_then_die
 

@@ -1,0 +1,225 @@
+"""Reminder pass benchmark: one pass to 500 lead partners over 10,000 actions, against raw sends.
+
+    python bench/reminder_bench.py                  # SQLite, 10,000 actions, 500 contacts
+    python bench/reminder_bench.py --actions 20000  # twice the actions per contact
+    python bench/reminder_bench.py --database-url postgresql://postgres@127.0.0.1/test
+
+Builds a register (the Annex B Board plus N partners, one contact each, and the actions spread
+over them), then against the local Slack stand-in, run in a process of its own as Slack would
+be: (1) the same 500 chat.postMessage calls made directly with the same client, (2) one reminder
+pass on an empty ledger (plan, ledger claims, sends, ledger updates), counting its SQL
+statements, (3) a second pass that finds everything settled. With --database-url, the register
+goes in a database of its own on that server, dropped afterwards. The pass's overhead over the raw
+sends is the cost of choosing, writing and ledgering each message exactly once.
+"""
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from slack_sdk.http_retry import FixedValueRetryIntervalCalculator  # noqa: E402
+from sqlalchemy import event, insert, make_url, text  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from bot.config import Settings  # noqa: E402
+from bot.reminder_sender import ReminderSender  # noqa: E402
+from bot.setup import ANNEX_B, PARTNERS, import_file  # noqa: E402
+from bot.slack_delivery import SlackDelivery, reminder_client  # noqa: E402
+from handlers.meeting_rules import parse_meeting_rule  # noqa: E402
+from handlers.meetings import top_up_meetings  # noqa: E402
+from models.boards import get_board, list_areas  # noqa: E402
+from models.db import make_engine, normalise_database_url, session_scope  # noqa: E402
+from models.meetings import add_meeting  # noqa: E402
+from models.migrate import upgrade  # noqa: E402
+from models.schedule import save_schedule  # noqa: E402
+from models.tables import Action, ActionLead, Member, Partner, Rag, Role  # noqa: E402
+from tests.slack_stub import BOT_TOKEN  # noqa: E402
+
+NOW = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
+PASS_AT = datetime(2027, 2, 2, 9, 0, tzinfo=UTC)  # 5 working days before Tue 9 Feb 2027
+LONDON_RULE = "second tuesday 10:00"
+STUB_PROCESS = (
+    "import sys, threading; from tests.slack_stub import SlackStub; "
+    "stub = SlackStub().start(); print(stub.api_url, flush=True); threading.Event().wait()"
+)
+
+
+def build(database_url: str, actions: int, contacts: int, seed: int = 4) -> None:
+    """A migrated register with `contacts` partners (one contact each) sharing `actions`."""
+    settings = Settings(database_url=database_url)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    import_file(engine, settings, ANNEX_B, now=NOW - timedelta(days=60), partners=PARTNERS)
+    rng = random.Random(seed)
+    with session_scope(engine) as session:
+        board = get_board(session=session, slug="soc")
+        session.exec(insert(Partner), params=[
+            {"board_id": board.id, "name": f"Partner {n:04d}", "aliases": "", "collective": False}
+            for n in range(contacts)])  # fmt: skip
+        partners = dict(session.exec(text("SELECT name, id FROM partner")).all())
+        session.exec(insert(Member), params=[
+            {"board_id": board.id, "slack_user_id": f"UP{n:06d}", "display_name": f"Contact {n}",
+             "role": Role.MEMBER.value, "partner_id": partners[f"Partner {n:04d}"],
+             "away": False} for n in range(contacts)])  # fmt: skip
+        session.exec(insert(Member), params=[
+            {"board_id": board.id, "slack_user_id": "UCHAIR", "display_name": "Chair",
+             "role": Role.CHAIR.value, "partner_id": None, "away": False}])  # fmt: skip
+        area_ids = [a.id for a in list_areas(session=session, board_id=board.id)]
+        mine = [partners[f"Partner {n:04d}"] for n in range(contacts)]
+        last = NOW - timedelta(days=28)
+        rows = []
+        for number in range(100, 100 + actions):
+            updated = NOW - timedelta(days=rng.randint(0, 80))
+            rows.append({
+                "board_id": board.id, "number": number, "area_id": rng.choice(area_ids),
+                "issue": f"Synthetic action {number}: disrupt an organised crime group",
+                "action_text": "Share intelligence; joint operation; report to the Board.",
+                "barriers": "", "outcomes": "",
+                "rag": rng.choice([Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE]).value,
+                "confidential": rng.random() < 0.05,
+                "due_date": date(2027, 1, 1) + timedelta(days=rng.randint(-60, 120))
+                if rng.random() < 0.7 else None,
+                "created_at": updated - timedelta(days=30), "updated_at": updated, "version": 1,
+            })  # fmt: skip
+        session.exec(insert(Action), params=rows)
+        ids = dict(session.exec(text("SELECT number, id FROM action WHERE number >= 100")).all())
+        session.exec(insert(ActionLead), params=[
+            {"action_id": ids[number], "partner_id": partner}
+            for number in range(100, 100 + actions)
+            for partner in rng.sample(mine, rng.choice((1, 1, 2)))])  # fmt: skip
+        add_meeting(session=session, board_id=board.id, starts_at=last)
+        rule = parse_meeting_rule(LONDON_RULE, today=NOW.date())
+        save_schedule(session=session, board_id=board.id, now=NOW, rule=rule.rule,
+                      meeting_time="10:00", anchor=NOW.date())  # fmt: skip
+        top_up_meetings(session, board, NOW, settings.tz)
+    engine.dispose()
+
+
+class QueryCounter:
+    """Counts SQL statements sent on an engine while active."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.count = engine, 0
+
+    def __enter__(self) -> "QueryCounter":
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args) -> None:
+        self.count += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actions", type=int, default=10_000)
+    parser.add_argument("--contacts", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=5, help="medians of this many runs")
+    parser.add_argument("--database-url", help="a PostgreSQL server (a database is made there)")
+    args = parser.parse_args(argv)
+    with _database(args.database_url) as url:
+        started = time.perf_counter()
+        build(url, args.actions, args.contacts)
+        print(f"register: {args.actions:,} actions, {args.contacts} lead-partner contacts on "
+              f"{url.split(':')[0]} (built in {time.perf_counter() - started:.1f} s)")  # fmt: skip
+        stub = subprocess.Popen(
+            [sys.executable, "-c", STUB_PROCESS], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        engine = make_engine(url)
+        try:
+            measure(engine, stub.stdout.readline().strip(), args.rounds)
+        finally:
+            stub.terminate()
+            stub.wait()
+            engine.dispose()
+    return 0
+
+
+def measure(engine, api_url: str, rounds: int) -> None:
+    """Raw sends and passes, alternately, `rounds` times each; print the medians."""
+    settings = Settings(database_url="", slack_bot_token=BOT_TOKEN, slack_api_url=api_url)
+    client = reminder_client(settings, retry_interval=FixedValueRetryIntervalCalculator(0.01))
+    sender = ReminderSender(engine, client, settings.tz)
+    with QueryCounter(engine) as planning:
+        started = time.perf_counter()
+        plan = sender.plan(PASS_AT)
+        plan_seconds = time.perf_counter() - started
+    messages = [d for d in plan.deliveries if d.has_message]
+    delivery = SlackDelivery(client, settings.tz)
+    payloads = [delivery.message(d.send_to.slack_user_id, d.reply, d.key.text()) for d in messages]
+    size = sum(len(json.dumps(p)) for p in payloads) / len(payloads)
+    raws, passes, statements = [], [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for payload in payloads:
+            client.chat_postMessage(**payload)
+        raws.append(time.perf_counter() - started)
+        with Session(engine) as session:
+            session.exec(text("DELETE FROM reminderdelivery"))
+            session.commit()
+        with QueryCounter(engine) as passing:
+            started = time.perf_counter()
+            report = sender.run_pass(PASS_AT)
+            passes.append(time.perf_counter() - started)
+        assert report.sent == len(payloads), report.summary()
+        statements.append(passing.count)
+    with QueryCounter(engine) as settled:
+        started = time.perf_counter()
+        again = sender.run_pass(PASS_AT + timedelta(minutes=1))
+        settled_seconds = time.perf_counter() - started
+    raw, whole = statistics.median(raws), statistics.median(passes)
+    listed = sum(d.action_count for d in messages)
+    print(f"plan: {len(messages)} DMs listing {listed:,} actions (up to 10 shown each, "
+          f"{size / 1000:.1f} kB a message): {plan_seconds:.2f} s, "
+          f"{planning.count} SQL statements")  # fmt: skip
+    print(f"raw:  {len(payloads)} chat.postMessage calls, one at a time   "
+          f"median {raw:5.2f} s  (runs: {', '.join(f'{r:.2f}' for r in raws)})")  # fmt: skip
+    print(f"pass: plan, write, claim, send, record ({report.sent} sent)  median {whole:5.2f} s  "
+          f"(runs: {', '.join(f'{p:.2f}' for p in passes)})")  # fmt: skip
+    print(f"      overhead {100 * (whole - raw) / raw:+.0f}% = "
+          f"{1000 * (whole - raw) / len(payloads):.2f} ms a message; "
+          f"{max(statements)} SQL statements a pass")  # fmt: skip
+    print(f"second pass, everything settled ({again.sent} sent): {settled_seconds:.2f} s, "
+          f"{settled.count} SQL statements")  # fmt: skip
+
+
+@contextmanager
+def _database(server_url: str | None) -> Iterator[str]:
+    """A fresh SQLite file, or a database of its own on the PostgreSQL server (dropped after)."""
+    if not server_url:
+        yield f"sqlite:///{tempfile.mkdtemp()}/reminders.db"
+        return
+    name = f"soc_reminder_bench_{uuid.uuid4().hex[:8]}"
+    server = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield (
+            make_url(normalise_database_url(server_url))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
