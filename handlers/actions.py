@@ -4,6 +4,7 @@ import re
 
 from sqlmodel import Session
 
+from handlers.cache import REGISTER_CACHE, register_key
 from handlers.context import Context
 from handlers.dates import DateParseError, parse_user_date
 from handlers.errors import CommandError
@@ -29,6 +30,7 @@ from handlers.vocab import (
 from models.actions import (
     ActionFilter,
     areas_by_id,
+    count_actions,
     create_action,
     get_action,
     history_of,
@@ -107,13 +109,21 @@ def _listing(
     notice: str,
 ) -> Reply:
     visibility = visibility_for(session, ctx.member)
+    board_id = ctx.board.id
+    total = REGISTER_CACHE.get_or_compute(
+        register_key(session, ctx.board, "count", where, visibility),
+        lambda: count_actions(
+            session=session, board_id=board_id, visibility=visibility, where=where
+        ),
+    )
     actions, total = list_actions(
         session=session,
-        board_id=ctx.board.id,
+        board_id=board_id,
         visibility=visibility,
         where=where,
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
+        total=total,
     )
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:

@@ -2,6 +2,7 @@
 
 from sqlmodel import Session
 
+from handlers.cache import REGISTER_CACHE, register_key
 from handlers.context import Context
 from handlers.parsing import Args
 from handlers.permissions import is_admin, require_member, visibility_for
@@ -20,7 +21,7 @@ from models.actions import (
 )
 from models.boards import list_areas
 from models.meetings import last_meeting
-from models.tables import Action, AreaSource, Rag, Strand
+from models.tables import Action, AreaSource, Meeting, Rag, Strand
 
 RAG_ORDER = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE, Rag.NONE)
 EXCEPTION_LIMIT = 10
@@ -38,6 +39,25 @@ def rag_summary(session: Session, ctx: Context, args: Args) -> Reply:
     member = require_member(ctx)
     in_channel = is_admin(member) and "private" not in [w.casefold() for w in args.words]
     visibility = PUBLIC if in_channel else visibility_for(session, member)
+    meeting = last_meeting(session=session, board_id=ctx.board.id, now=ctx.now)
+    # The summary depends only on these, so it is computed once per register version.
+    key = register_key(
+        session, ctx.board, "rag", ctx.today, meeting and (meeting.id, meeting.starts_at),
+        in_channel, is_admin(member), visibility,
+    )  # fmt: skip
+    return REGISTER_CACHE.get_or_compute(
+        key, lambda: _summary(session, ctx, in_channel, visibility, meeting)
+    )
+
+
+def _summary(
+    session: Session,
+    ctx: Context,
+    in_channel: bool,
+    visibility: Visibility,
+    meeting: Meeting | None,
+) -> Reply:
+    member = ctx.member
     board_id = ctx.board.id
     totals = {
         rag: n
@@ -64,7 +84,7 @@ def rag_summary(session: Session, ctx: Context, args: Args) -> Reply:
         )
     reply.sections.append(_by_area(session, board_id, visibility))
     reply.sections.append(_by_strand(session, board_id, visibility, total))
-    reply.sections.extend(_since_last_meeting(session, ctx, visibility))
+    reply.sections.extend(_since_last_meeting(session, ctx, visibility, meeting))
     return reply
 
 
@@ -101,9 +121,10 @@ def _by_strand(session: Session, board_id: int, visibility: Visibility, total: i
     return section
 
 
-def _since_last_meeting(session: Session, ctx: Context, visibility: Visibility) -> list[Section]:
+def _since_last_meeting(
+    session: Session, ctx: Context, visibility: Visibility, meeting: Meeting | None
+) -> list[Section]:
     board_id = ctx.board.id
-    meeting = last_meeting(session=session, board_id=board_id, now=ctx.now)
     sections = []
     if meeting is None:
         changes = Section("Since the last meeting")

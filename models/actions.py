@@ -13,6 +13,7 @@ from models.tables import (
     ActionChange,
     ActionLead,
     ActionStrand,
+    Board,
     CrimeArea,
     Member,
     Partner,
@@ -86,6 +87,20 @@ class ActionFilter:
         return clauses
 
 
+def register_version(*, session: Session, board_id: int) -> int:
+    """The board's register version: it changes whenever any action, area or partner does."""
+    query = select(Board.register_version).where(Board.id == board_id)
+    return session.exec(query).one()
+
+
+def count_actions(
+    *, session: Session, board_id: int, visibility: Visibility, where: ActionFilter = ActionFilter()
+) -> int:
+    """How many actions match."""
+    conditions = [Action.board_id == board_id, visibility.clause(), *where.clauses()]
+    return session.exec(select(func.count()).select_from(Action).where(*conditions)).one()
+
+
 def list_actions(
     *,
     session: Session,
@@ -94,10 +109,14 @@ def list_actions(
     where: ActionFilter = ActionFilter(),
     offset: int = 0,
     limit: int | None = None,
+    total: int | None = None,
 ) -> tuple[list[Action], int]:
-    """One page of matching actions in reference order, and how many match in all."""
+    """One page of matching actions in reference order, and the number matching in all."""
     conditions = [Action.board_id == board_id, visibility.clause(), *where.clauses()]
-    total = session.exec(select(func.count()).select_from(Action).where(*conditions)).one()
+    if total is None:
+        total = count_actions(
+            session=session, board_id=board_id, visibility=visibility, where=where
+        )
     query = select(Action).where(*conditions).order_by(Action.number).offset(offset)
     if limit is not None:
         query = query.limit(limit)

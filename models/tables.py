@@ -3,7 +3,8 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, UniqueConstraint, event, update
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from models.columns import UTCDateTime
@@ -62,6 +63,11 @@ class Board(SQLModel, table=True):
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/London", max_length=64)
     created_at: datetime = Field(sa_column=_utc(nullable=False))
+    # Bumped in the same transaction as any change to the register (see `_bump_register_version`),
+    # so a summary computed at version N can be reused until the register changes.
+    register_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 class Partner(SQLModel, table=True):
@@ -246,3 +252,24 @@ class ReminderDelivery(SQLModel, table=True):
     error: str = Field(default="", max_length=500)
     # For a failed delivery: the failure notice that told the secretariat ("failures:<id>").
     report_key: str = Field(default="", max_length=40)
+
+
+# Rows whose changes alter what summaries and listings show.
+_REGISTER_ROWS = (Action, ActionChange, CrimeArea, Partner)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_register_version(session: Session, _context) -> None:
+    """Bump the version of every board whose register rows this flush wrote."""
+    changed = [*session.new, *session.dirty, *session.deleted]
+    boards = {row.board_id for row in changed if isinstance(row, _REGISTER_ROWS)}
+    if boards:
+        # An UPDATE, not a read-modify-write: concurrent writers serialise on the board row,
+        # so versions are bumped in commit order.
+        statement = (
+            update(Board)
+            .where(Board.id.in_(boards))
+            .values(register_version=Board.register_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.connection().execute(statement)
