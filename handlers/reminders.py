@@ -118,11 +118,8 @@ class ReminderPlan:
         return {d.key: d for d in self.deliveries}
 
 
-def plan_reminders(
-    session: Session, board: Board, now: datetime, tz: ZoneInfo, *, everything: bool = False
-) -> ReminderPlan:
-    """The reminders due at `now`; messages already settled in the ledger are left out unless
-    `everything` (a dry run shows them all)."""
+def plan_reminders(session: Session, board: Board, now: datetime, tz: ZoneInfo) -> ReminderPlan:
+    """The reminders due at `now`, less those the ledger has already settled."""
     config = reminder_config(get_schedule(session=session, board_id=board.id), tz)
     plan = ReminderPlan(now=now, config=config)
     due = _due_points(session, board, now, config)
@@ -136,7 +133,7 @@ def plan_reminders(
 
     def open_(key: LedgerKey) -> bool:
         row = plan.ledger.get(key)
-        return everything or row is None or row.status not in FINAL
+        return row is None or row.status not in FINAL
 
     for meeting, _, earlier in due:
         for contact in contacts:
@@ -174,6 +171,24 @@ def _due_points(
         if passed:
             due.append((meeting, passed[-1], passed[:-1]))
     return due
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """One person's rights over actions by lead partner, worked out once per message."""
+
+    own: frozenset[int]
+    admin: bool
+    reads_own: bool
+    changes_own: bool
+
+    def may_read_confidential(self, lead_ids: set[int]) -> bool:
+        """As permissions.visibility_for: admins all, observers none, partners their own."""
+        return self.admin or (self.reads_own and not self.own.isdisjoint(lead_ids))
+
+    def may_update(self, lead_ids: set[int]) -> bool:
+        """As permissions.may_update, without a query per action."""
+        return self.admin or (self.changes_own and not self.own.isdisjoint(lead_ids))
 
 
 @dataclass
@@ -254,17 +269,16 @@ class _Register:
             return frozenset()
         return frozenset({member.partner_id, *self.collective})
 
-    def may_read_confidential(self, member: Member, lead_ids: set[int]) -> bool:
-        """As permissions.visibility_for: admins all, observers none, partners their own."""
-        if member.role in ADMIN_ROLES:
-            return True
-        return member.role != Role.OBSERVER and bool(self.own(member) & lead_ids)
-
-    def may_update(self, member: Member, lead_ids: set[int]) -> bool:
-        """As permissions.may_update, without a query per action."""
-        if member.role in ADMIN_ROLES:
-            return True
-        return member.role in PARTNER_ROLES and bool(self.own(member) & lead_ids)
+    def reader(self, member: Member) -> "Reader":
+        """What `member` may see and change, as handlers.permissions decides it."""
+        own = self.own(member)
+        admin = member.role in ADMIN_ROLES
+        return Reader(
+            own=own,
+            admin=admin,
+            reads_own=admin or (member.role != Role.OBSERVER and bool(own)),
+            changes_own=admin or (member.role in PARTNER_ROLES and bool(own)),
+        )
 
     def reasons(self, action: OpenAction, day: date) -> tuple[str, ...]:
         """Why an open action belongs in a reminder for a meeting on `day` (empty: it doesn't)."""
@@ -305,9 +319,7 @@ class _Register:
 
     def choose(self, person: Member, send_to: Member, day: date) -> list[Listed]:
         """The open actions of `person`'s partner that `send_to` should hear about."""
-        readers_own, admin = self.own(send_to), send_to.role in ADMIN_ROLES
-        may_read = admin or (send_to.role != Role.OBSERVER and bool(readers_own))
-        may_change = admin or (send_to.role in PARTNER_ROLES and bool(readers_own))
+        reader = self.reader(send_to)
         seen: set[int] = set()
         listed = []
         for partner_id in sorted(self.own(person)):
@@ -318,11 +330,10 @@ class _Register:
                 reasons = self.reasons(action, day)
                 if not reasons:
                     continue
-                # As may_read_confidential and may_update, with the reader's partners known.
-                shared = admin or not readers_own.isdisjoint(self.leads[action.id])
-                if action.confidential and not (may_read and shared):
+                lead_ids = self.leads[action.id]
+                if action.confidential and not reader.may_read_confidential(lead_ids):
                     continue
-                listed.append(Listed(action, reasons, may_change and shared))
+                listed.append(Listed(action, reasons, reader.may_update(lead_ids)))
         return listed
 
     def write(

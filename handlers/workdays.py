@@ -32,13 +32,6 @@ def _holidays(region: str, year: int) -> frozenset[date]:
         return frozenset(calendar.keys())
 
 
-def holiday_name(day: date, region: str = DEFAULT_REGION) -> str | None:
-    """The bank holiday's name on `day`, if it is one."""
-    country, _, subdiv = region.partition("-")
-    calendar = holidays.country_holidays(country, subdiv=subdiv or None, years=day.year)
-    return calendar.get(day)
-
-
 def is_working_day(day: date, region: str = DEFAULT_REGION) -> bool:
     """Monday to Friday and not a bank holiday (substitute days count as holidays)."""
     return day.weekday() < 5 and day not in _holidays(region, day.year)

@@ -194,7 +194,14 @@ def test_reminders_are_at_nine_london_time_in_gmt_and_bst():
         datetime(2027, 10, 26, 8, tzinfo=UTC),
         datetime(2027, 11, 1, 9, tzinfo=UTC),
     ]
-    assert {p.at.astimezone(LONDON).hour for p in before_easter + autumn} == {9}
+    # Wednesday 31 March 2027, in the week the clocks go forward (Sunday 28th) and after Easter.
+    spring = reminder_points(london(2027, 3, 31, 10), [5, 1], time(9), LONDON, "GB-ENG")
+    assert [p.at for p in spring] == [
+        datetime(2027, 3, 22, 9, tzinfo=UTC),
+        datetime(2027, 3, 30, 8, tzinfo=UTC),
+    ]
+    everything = before_easter + autumn + spring
+    assert {p.at.astimezone(LONDON).hour for p in everything} == {9}
     assert [p.key for p in autumn] == ["2027-10-26", "2027-11-01"]
 
 
