@@ -32,7 +32,8 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.dev
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/slack_bench.py
+	$(BIN)/python bench/reminder_bench.py
 
 clean:
 	rm -rf $(VENV) soc-demo.db* .pytest_cache .ruff_cache

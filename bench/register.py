@@ -11,7 +11,7 @@ from bot.setup import ANNEX_B, PARTNERS, import_file
 from models.boards import get_board, list_areas
 from models.db import make_engine, session_scope
 from models.meetings import add_meeting
-from models.migrate import upgrade
+from models.migrate import current_revision, head_revision, upgrade
 from models.people import find_partner, list_partners, save_member
 from models.tables import Action, ActionChange, ActionLead, ActionStrand, Rag, Role, Strand
 
@@ -25,7 +25,12 @@ def build_register(path: Path, actions: int, seed: int = 3) -> Settings:
     """Create (or reuse) a SQLite register at `path` with about `actions` actions."""
     settings = Settings(database_url=f"sqlite:///{path}")
     if path.exists():
-        return settings
+        engine = make_engine(settings.database_url)
+        current = current_revision(engine)
+        engine.dispose()
+        if current == head_revision():
+            return settings
+        path.unlink()  # made by an older schema: build it again
     engine = make_engine(settings.database_url)
     upgrade(engine)
     import_file(engine, settings, ANNEX_B, now=NOW - timedelta(days=60), partners=PARTNERS)

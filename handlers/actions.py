@@ -29,6 +29,7 @@ from handlers.vocab import (
 )
 from models.actions import (
     ActionFilter,
+    Visibility,
     areas_by_id,
     count_actions,
     create_action,
@@ -109,6 +110,26 @@ def _listing(
     notice: str,
 ) -> Reply:
     visibility = visibility_for(session, ctx.member)
+    # Role and visibility decide which buttons each item carries, so they key the cache too.
+    key = register_key(
+        session, ctx.board, "listing", where, visibility, ctx.member.role, page, title, command,
+        notice,
+    )  # fmt: skip
+    return REGISTER_CACHE.get_or_compute(
+        key, lambda: _page(session, ctx, where, visibility, title, command, page, notice)
+    )
+
+
+def _page(
+    session: Session,
+    ctx: Context,
+    where: ActionFilter,
+    visibility: Visibility,
+    title: str,
+    command: str,
+    page: int,
+    notice: str,
+) -> Reply:
     board_id = ctx.board.id
     total = REGISTER_CACHE.get_or_compute(
         register_key(session, ctx.board, "count", where, visibility),

@@ -59,8 +59,13 @@ def visibility_for(session: Session, member: Member | None) -> Visibility:
 
 def may_update(session: Session, member: Member | None, lead_ids: set[int]) -> bool:
     """Whether this person may change an action with these lead partners."""
+    if is_admin(member) or member is None or member.role not in PARTNER_ROLES:
+        return is_admin(member)
+    return can_update(member, lead_ids, own_partner_ids(session, member))
+
+
+def can_update(member: Member | None, lead_ids: set[int], own_ids: frozenset[int]) -> bool:
+    """`may_update` with the member's own partner ids already known (no query per action)."""
     if is_admin(member):
         return True
-    if member is None or member.role not in PARTNER_ROLES:
-        return False
-    return bool(own_partner_ids(session, member) & lead_ids)
+    return member is not None and member.role in PARTNER_ROLES and bool(own_ids & lead_ids)

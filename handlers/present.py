@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from handlers.context import Context
-from handlers.permissions import may_update
+from handlers.permissions import can_update, own_partner_ids
 from handlers.replies import Fact, Item
 from models.actions import areas_by_id, leads_of, strands_of
 from models.tables import Action, ActionChange, Rag
@@ -27,6 +27,7 @@ def action_items(
     areas = areas_by_id(session=session, board_id=ctx.board.id)
     leads = leads_of(session=session, action_ids=ids)
     strands = strands_of(session=session, action_ids=ids)
+    own = own_partner_ids(session, ctx.member) if ctx.member is not None else frozenset()
     items = []
     for action in actions:
         lead_names = ", ".join(p.name for p in leads[action.id]) or "no lead partner"
@@ -55,7 +56,7 @@ def action_items(
                 if text
             )
         lead_ids = {p.id for p in leads[action.id]}
-        allowed = may_update(session, ctx.member, lead_ids)
+        allowed = can_update(ctx.member, lead_ids, own)
         items.append(
             Item(
                 title=("🔒 " if action.confidential else "") + action_title(action),
