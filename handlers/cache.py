@@ -1,6 +1,6 @@
 """A small per-process cache for answers that only change when the register does."""
 
-import copy
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -18,24 +18,28 @@ class VersionedCache:
     """Least-recently-used answers keyed by what was asked and the register version.
 
     Keys include the board's register version, so a change to the register makes every older
-    entry unreachable; there is nothing to invalidate. Values are deep-copied both ways so a
-    caller can never alter what another request will read.
+    entry unreachable; there is nothing to invalidate. Values are kept pickled, so each caller
+    gets its own copy and can never alter what another request will read (unpickling is several
+    times faster than `copy.deepcopy` for reply objects).
     """
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value for `key`, computing and storing it on a miss."""
         with self._lock:
-            if key in self._entries:
+            stored = self._entries.get(key)
+            if stored is not None:
                 self._entries.move_to_end(key)
-                return copy.deepcopy(self._entries[key])
+        if stored is not None:
+            return pickle.loads(stored)
         value = compute()
+        stored = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            self._entries[key] = copy.deepcopy(value)
+            self._entries[key] = stored
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return value
