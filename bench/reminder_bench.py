@@ -5,12 +5,13 @@
     python bench/reminder_bench.py --database-url postgresql://postgres@127.0.0.1/test
 
 Builds a register (the Annex B Board plus N partners, one contact each, and the actions spread
-over them), then against the local Slack stand-in, run in a process of its own as Slack would
-be: (1) the same 500 chat.postMessage calls made directly with the same client, (2) one reminder
-pass on an empty ledger (plan, ledger claims, sends, ledger updates), counting its SQL
-statements, (3) a second pass that finds everything settled. With --database-url, the register
-goes in a database of its own on that server, dropped afterwards. The pass's overhead over the raw
-sends is the cost of choosing, writing and ledgering each message exactly once.
+over them). Then, against the local Slack stand-in in a process of its own (as Slack would be),
+answering at once and then after an emulated network latency: (1) the same 500 chat.postMessage
+calls made directly with the same client, one at a time; (2) one reminder pass on an empty
+ledger (plan, write, claim, send, record), counting its SQL statements; (3) a second pass that
+finds everything settled. The pass's overhead over the raw sends is the cost of choosing,
+writing and ledgering each message exactly once. With --database-url the register goes in a
+database of its own on that PostgreSQL server, dropped afterwards.
 """
 
 import argparse
@@ -51,10 +52,17 @@ from tests.slack_stub import BOT_TOKEN  # noqa: E402
 NOW = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
 PASS_AT = datetime(2027, 2, 2, 9, 0, tzinfo=UTC)  # 5 working days before Tue 9 Feb 2027
 LONDON_RULE = "second tuesday 10:00"
-STUB_PROCESS = (
-    "import sys, threading; from tests.slack_stub import SlackStub; "
-    "stub = SlackStub().start(); print(stub.api_url, flush=True); threading.Event().wait()"
-)
+# The stand-in in a process of its own, answering each Web API call after `latency` seconds.
+STUB_PROCESS = """
+import sys, threading, time
+from tests.slack_stub import SlackStub
+stub, latency = SlackStub(), float(sys.argv[1])
+direct = stub._direct
+stub._direct = lambda call: (time.sleep(latency), direct(call))[1]
+stub.start()
+print(stub.api_url, flush=True)
+threading.Event().wait()
+"""
 
 
 def build(database_url: str, actions: int, contacts: int, seed: int = 4) -> None:
@@ -131,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions", type=int, default=10_000)
     parser.add_argument("--contacts", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5, help="medians of this many runs")
+    parser.add_argument(
+        "--latencies", default="0,20", help="Slack's answer time to emulate, ms (comma-separated)"
+    )
     parser.add_argument("--database-url", help="a PostgreSQL server (a database is made there)")
     args = parser.parse_args(argv)
     with _database(args.database_url) as url:
@@ -138,15 +149,22 @@ def main(argv: list[str] | None = None) -> int:
         build(url, args.actions, args.contacts)
         print(f"register: {args.actions:,} actions, {args.contacts} lead-partner contacts on "
               f"{url.split(':')[0]} (built in {time.perf_counter() - started:.1f} s)")  # fmt: skip
-        stub = subprocess.Popen(
-            [sys.executable, "-c", STUB_PROCESS], cwd=ROOT, stdout=subprocess.PIPE, text=True
-        )
         engine = make_engine(url)
         try:
-            measure(engine, stub.stdout.readline().strip(), args.rounds)
+            for latency in [float(ms) for ms in args.latencies.split(",")]:
+                stub = subprocess.Popen(
+                    [sys.executable, "-c", STUB_PROCESS, str(latency / 1000)],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                try:
+                    print(f"\nSlack stand-in answering after {latency:g} ms:")
+                    measure(engine, stub.stdout.readline().strip(), args.rounds)
+                finally:
+                    stub.terminate()
+                    stub.wait()
         finally:
-            stub.terminate()
-            stub.wait()
             engine.dispose()
     return 0
 
@@ -156,6 +174,7 @@ def measure(engine, api_url: str, rounds: int) -> None:
     settings = Settings(database_url="", slack_bot_token=BOT_TOKEN, slack_api_url=api_url)
     client = reminder_client(settings, retry_interval=FixedValueRetryIntervalCalculator(0.01))
     sender = ReminderSender(engine, client, settings.tz)
+    _empty_ledger(engine)
     with QueryCounter(engine) as planning:
         started = time.perf_counter()
         plan = sender.plan(PASS_AT)
@@ -170,9 +189,7 @@ def measure(engine, api_url: str, rounds: int) -> None:
         for payload in payloads:
             client.chat_postMessage(**payload)
         raws.append(time.perf_counter() - started)
-        with Session(engine) as session:
-            session.exec(text("DELETE FROM reminderdelivery"))
-            session.commit()
+        _empty_ledger(engine)
         with QueryCounter(engine) as passing:
             started = time.perf_counter()
             report = sender.run_pass(PASS_AT)
@@ -197,6 +214,12 @@ def measure(engine, api_url: str, rounds: int) -> None:
           f"{max(statements)} SQL statements a pass")  # fmt: skip
     print(f"second pass, everything settled ({again.sent} sent): {settled_seconds:.2f} s, "
           f"{settled.count} SQL statements")  # fmt: skip
+
+
+def _empty_ledger(engine) -> None:
+    with Session(engine) as session:
+        session.exec(text("DELETE FROM reminderdelivery"))
+        session.commit()
 
 
 @contextmanager

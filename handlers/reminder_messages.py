@@ -21,7 +21,6 @@ class OpenAction:
 
     id: int
     number: int
-    area_id: int
     issue: str
     action_text: str
     rag: str
@@ -76,7 +75,6 @@ def reminder_reply(
     tz: ZoneInfo,
     listed: list[Listed],
     lead_names: dict[int, str],
-    area_names: dict[int, str],
     last_meeting: datetime | None,
     on_behalf_of: str = "",
 ) -> Reply:
@@ -108,7 +106,6 @@ def reminder_reply(
                     Fact("Due", action.due_date or "next Board meeting"),
                     Fact("Last update", action.updated_at),
                     Fact("Lead", lead_names.get(action.id, "")),
-                    Fact("Area", area_names.get(action.area_id, "")),
                 ],
                 operations=OPERATIONS if entry.may_update else (),
             )

@@ -36,7 +36,6 @@ from handlers.reminder_messages import (
 )
 from handlers.replies import Reply
 from handlers.summary import rag_summary
-from models.actions import areas_by_id
 from models.ledger import DIGEST, FINAL, REMINDER, LedgerKey, rows_for_meetings
 from models.meetings import last_meeting
 from models.people import list_members, list_partners
@@ -202,7 +201,6 @@ class _Register:
     members: dict[int, Member]
     collective: frozenset[int]
     partner_names: dict[int, str]
-    area_names: dict[int, str]
     by_partner: dict[int, list[OpenAction]]
     leads: dict[int, set[int]]
     digests: dict[int, Reply] = field(default_factory=dict)
@@ -228,7 +226,6 @@ class _Register:
             select(
                 Action.id,
                 Action.number,
-                Action.area_id,
                 # Only the first line is shown (action_title), so a bounded prefix will do.
                 func.substr(Action.issue, 1, TEXT_PREFIX),
                 func.substr(Action.action_text, 1, TEXT_PREFIX),
@@ -249,7 +246,6 @@ class _Register:
             action = actions.get(columns[0]) or actions.setdefault(columns[0], OpenAction(*columns))
             by_partner[partner_id].append(action)
             leads[action.id].add(partner_id)
-        areas = areas_by_id(session=session, board_id=board.id)
         return cls(
             now=now,
             tz=tz,
@@ -258,7 +254,6 @@ class _Register:
             members={m.id: m for m in members},
             collective=frozenset(p.id for p in partners if p.collective),
             partner_names={p.id: p.name for p in partners},
-            area_names={a.id: a.name for a in areas.values()},
             by_partner=by_partner,
             leads=leads,
         )
@@ -346,7 +341,6 @@ class _Register:
             tz=self.tz,
             listed=listed,
             lead_names={e.action.id: self._names(self.leads[e.action.id]) for e in listed},
-            area_names=self.area_names,
             last_meeting=self.last,
             on_behalf_of=on_behalf_of,
         )

@@ -387,7 +387,6 @@ def test_the_registers_permission_shortcuts_agree_with_permissions(board):
             members={m.id: m for m in members},
             collective=frozenset(p.id for p in partners if p.collective),
             partner_names={},
-            area_names={},
             by_partner={},
             leads={},
         )
