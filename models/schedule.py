@@ -72,8 +72,9 @@ def sync_rule_meetings(
     after: datetime,
     drop_missing: bool,
 ) -> tuple[list[Meeting], list[Meeting]]:
-    """Add a meeting for each occurrence not yet covered; with `drop_missing`, retire untouched
-    future rule meetings that the rule no longer produces. Returns (added, dropped)."""
+    """Add meetings for uncovered occurrences (and retire stale rule ones); (added, dropped)."""
+    # Retiring (drop_missing) applies to untouched future rule meetings the rule no longer makes:
+    # moved, cancelled and hand-added meetings are the secretariat's decisions and stay.
     wanted = sorted(set(occurrences))
     query = select(Meeting).where(
         Meeting.board_id == board_id,
