@@ -1,6 +1,7 @@
 """Action commands: status listings, one action in full, add, update, done, note, history."""
 
 import re
+from datetime import timedelta
 
 from sqlmodel import Session
 
@@ -57,6 +58,15 @@ UPDATE_OPTIONS = ADD_OPTIONS
 ADMIN_ONLY_FIELDS = {"area", "lead", "confidential"}
 NOTE_LIMIT = 4000  # ActionChange.note
 FIELD_LIMITS = {"issue": 2000, "action_text": 8000, "barriers": 4000, "outcomes": 4000}
+RECENT = timedelta(hours=1)
+
+
+class ChangedMeanwhile(CommandError):
+    """A change based on an older version of the action: refused, naming who changed it."""
+
+    def __init__(self, message: str, hint: str, ref: str) -> None:
+        super().__init__(message, hint)
+        self.ref = ref
 
 
 def status(session: Session, ctx: Context, args: Args) -> Reply:
@@ -166,6 +176,7 @@ def _page(
         notice=notice,
         page=Page(page, pages, command) if pages > 1 else None,
         rag_legend=bool(actions),
+        source=command + (f" page {page}" if page > 1 else ""),
     )
 
 
@@ -179,7 +190,11 @@ def show_action(session: Session, ctx: Context, ref_text: str) -> Reply:
         "Recent history", facts=history_facts(recent, areas, _partner_names(session, ctx))
     )
     return Reply(
-        title=f"{action.ref}: {item.title}", items=[item], sections=[section], rag_legend=True
+        title=f"{action.ref}: {item.title}",
+        items=[item],
+        sections=[section],
+        rag_legend=True,
+        source=f"action status {action.ref}",
     )
 
 
@@ -231,14 +246,33 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
     return reply
 
 
-def update(session: Session, ctx: Context, args: Args) -> Reply:
-    """`action update <ref> [rag=] [due=] [note=] [...]`."""
+def edit(session: Session, ctx: Context, args: Args) -> Reply:
+    """`action edit <ref>`: a form in Slack; elsewhere the action and how to change it."""
+    if len(args.words) != 1:
+        raise CommandError("Which action?", "Usage: `action edit A-12`.")
+    action = writable_action(session, ctx, args.words[0])
+    reply = show_action(session, ctx, action.ref)
+    reply.title = f"Edit {reply.title}"
+    reply.text = (
+        f"Change {action.ref} with `action update`, giving only what changes; "
+        "`help action` lists every option."
+    )
+    reply.hint = (
+        f'Example: `action update {action.ref} rag=green due=31/03/2027 note="what changed"`'
+    )
+    return reply
+
+
+def update(
+    session: Session, ctx: Context, args: Args, *, expected_version: int | None = None
+) -> Reply:
+    """`action update <ref> [rag=] [due=] [note=] [...]`; refused if the action has moved on."""
     if len(args.words) != 1 or not args.options:
         raise CommandError(
             "Say which action and what to change.",
             'Usage: `action update A-12 rag=green due=31/03/2027 note="..."`',
         )
-    action = _writable_action(session, ctx, args.words[0])
+    action = writable_action(session, ctx, args.words[0], expected_version)
     note = args.options.pop("note", "")
     admin_fields = ADMIN_ONLY_FIELDS & set(args.options)
     if admin_fields and not is_admin(ctx.member):
@@ -258,7 +292,9 @@ def update(session: Session, ctx: Context, args: Args) -> Reply:
     return _apply(session, ctx, action, changes, note)
 
 
-def done(session: Session, ctx: Context, args: Args) -> Reply:
+def done(
+    session: Session, ctx: Context, args: Args, *, expected_version: int | None = None
+) -> Reply:
     """`action done <ref> note="outcome"`: mark complete (Blue) with the outcome."""
     if len(args.words) < 1:
         raise CommandError("Which action is complete?", 'Usage: `action done A-12 note="outcome"`')
@@ -268,7 +304,7 @@ def done(session: Session, ctx: Context, args: Args) -> Reply:
             "Say what the outcome was when closing an action.",
             f'Usage: `action done {args.words[0]} note="what was achieved"`',
         )
-    action = _writable_action(session, ctx, args.words[0])
+    action = writable_action(session, ctx, args.words[0], expected_version)
     if action.rag == Rag.BLUE:
         raise CommandError(
             f"{action.ref} is already complete (Blue).",
@@ -277,7 +313,7 @@ def done(session: Session, ctx: Context, args: Args) -> Reply:
     return _apply(session, ctx, action, {"rag": Rag.BLUE.value}, note)
 
 
-def note(session: Session, ctx: Context, raw: str) -> Reply:
+def note(session: Session, ctx: Context, raw: str, *, expected_version: int | None = None) -> Reply:
     """`action note <ref> <text>`: a progress note, taken exactly as typed."""
     # The reference ends at the first space, tab or line break (Shift+Enter in Slack).
     ref_text, text = raw.strip(), ""
@@ -290,7 +326,7 @@ def note(session: Session, ctx: Context, raw: str) -> Reply:
             "Usage: `action note A-12 Met the NCA; report due in March`",
         )
     _check_length("note", text, NOTE_LIMIT)
-    action = _writable_action(session, ctx, ref_text)
+    action = writable_action(session, ctx, ref_text, expected_version)
     return _apply(session, ctx, action, {}, text)
 
 
@@ -369,7 +405,10 @@ def _readable_action(session: Session, ctx: Context, ref_text: str) -> Action:
     return action
 
 
-def _writable_action(session: Session, ctx: Context, ref_text: str) -> Action:
+def writable_action(
+    session: Session, ctx: Context, ref_text: str, expected_version: int | None = None
+) -> Action:
+    """The action, if the caller may change it and (given a version) nobody has since."""
     action = _readable_action(session, ctx, ref_text)
     lead_ids = {p.id for p in leads_of(session=session, action_ids=[action.id])[action.id]}
     if not may_update(session, ctx.member, lead_ids):
@@ -378,7 +417,25 @@ def _writable_action(session: Session, ctx: Context, ref_text: str) -> Action:
             "chair and secretariat can.",
             f"Ask the lead partner, or the secretariat, to update {action.ref}.",
         )
+    if expected_version is not None and action.version != expected_version:
+        raise _changed_meanwhile(session, ctx, action)
     return action
+
+
+def _changed_meanwhile(session: Session, ctx: Context, action: Action) -> ChangedMeanwhile:
+    last = next(iter(history_of(session=session, action_id=action.id, limit=1)), None)
+    when = "a moment ago" if last and ctx.now - last.at <= RECENT else "since this was shown"
+    own = last is not None and ctx.member is not None and last.actor_member_id == ctx.member.id
+    who = "you" if own else (last.actor_name if last else "someone else")
+    complete = action.rag == Rag.BLUE
+    if own:
+        did = f"marked {action.ref} complete" if complete else f"changed {action.ref}"
+        message = f"You already {did} {when}, so this was not applied again."
+    else:
+        what = "marked complete" if complete else "changed"
+        message = f"{action.ref} was {what} by {who} {when}, so your change was not saved."
+    hint = "Here is its current state; make your change again if it is still needed."
+    return ChangedMeanwhile(message, hint, action.ref)
 
 
 def _partner_names(session: Session, ctx: Context) -> dict[int, str]:

@@ -79,6 +79,13 @@ COMMANDS: tuple[Command, ...] = (
         frozenset(actions.UPDATE_OPTIONS),
     ),
     Command(
+        ("action", "edit"),
+        "action edit <ref>",
+        "Change an action in a form (in Slack); elsewhere, shows it and the update command.",
+        PARTNERS,
+        actions.edit,
+    ),
+    Command(
         ("action", "done"),
         'action done <ref> note="<outcome>"',
         "Mark an action complete (Blue), saying what it achieved.",
@@ -225,8 +232,8 @@ TOPICS = sorted({c.words[0] for c in COMMANDS})
 # Commands that only read: they may run in a shared (deferred) SQLite transaction, so they
 # don't queue behind writers. Anything not listed takes the write lock up front.
 READ_ONLY_COMMANDS = frozenset({
-    "help", "action status", "action history", "rag", "area list", "member list", "partner list",
-    "meeting next", "meeting list", "rag chart", "report quarter",
+    "help", "action status", "action history", "action edit", "rag", "area list", "member list",
+    "partner list", "meeting next", "meeting list", "rag chart", "report quarter",
 })  # fmt: skip
 
 

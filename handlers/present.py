@@ -65,6 +65,7 @@ def action_items(
                 facts=facts,
                 body=body,
                 operations=OPERATIONS if allowed and action.rag != Rag.BLUE else (),
+                version=action.version,
             )
         )
     return items

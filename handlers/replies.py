@@ -42,6 +42,8 @@ class Item:
     facts: list[Fact] = field(default_factory=list)
     body: str = ""
     operations: tuple[str, ...] = ()
+    # The record's version when read: a button carries it, so a click on a stale copy is refused.
+    version: int | None = None
 
 
 @dataclass
@@ -95,6 +97,8 @@ class Reply:
     notice: str = ""
     page: Page | None = None
     rag_legend: bool = False
+    # The `/soc` text that shows this reply afresh, to redraw a message after one of its buttons.
+    source: str = ""
     # Sent after the reply (uploads take longer than Slack's 3-second acknowledgement).
     files: list[ReplyFile] = field(default_factory=list)
 

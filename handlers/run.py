@@ -1,7 +1,9 @@
 """Running one command as one transaction, with the caller resolved to a Board member."""
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 TRY_AGAIN = "The register is busy or unavailable right now; nothing was changed."
 OPERATOR_NAME = "operator (CLI)"
+T = TypeVar("T")
 
 
 def operator_member(board_id: int) -> Member:
@@ -45,8 +48,38 @@ def run_command(
     operator: bool = False,
 ) -> Reply:
     """Dispatch `/soc` text for a user (or the CLI operator) in one transaction: all or nothing."""
+    return run_use_case(
+        engine=engine,
+        board_slug=board_slug,
+        user_id=user_id,
+        now=now,
+        tz=tz,
+        surface=surface,
+        operator=operator,
+        read_only=is_read_only(text),
+        use_case=lambda session, ctx: dispatch(session=session, ctx=ctx, text=text),
+    )
+
+
+def run_use_case(
+    *,
+    engine: Engine,
+    board_slug: str,
+    user_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+    use_case: Callable[[Session, Context], T],
+    read_only: bool = False,
+    surface: str = "console",
+    operator: bool = False,
+) -> T | Reply:
+    """Run one use case for a user in one transaction, rolled back if its result has `error` set.
+
+    Buttons and forms come through here: the same handlers, checks and failure replies as typed
+    commands.
+    """
     try:
-        bind = reader(engine) if is_read_only(text) else engine
+        bind = reader(engine) if read_only else engine
         with Session(bind, expire_on_commit=False) as session:
             board = get_board(session=session, slug=board_slug)
             if board is None:
@@ -62,12 +95,12 @@ def run_command(
             ctx = Context(
                 board=board, user_id=user_id, member=member, now=now, tz=tz, surface=surface
             )
-            reply = dispatch(session=session, ctx=ctx, text=text)
-            if reply.error:
+            result = use_case(session, ctx)
+            if getattr(result, "error", False):
                 session.rollback()
             else:
                 session.commit()
-            return reply
+            return result
     except StaleDataError:
         return error_reply(
             "Someone else changed that action a moment ago, so your change was not saved.",

@@ -20,6 +20,7 @@ EXERCISED = {
     "action status": "test_action_status_lists_the_callers_partners_actions",
     "action add": "test_action_add_puts_a_new_action_in_the_register",
     "action update": "test_update_rag_orange_is_stored_as_amber",
+    "action edit": "test_action_edit_shows_the_action_and_the_update_command",
     "action done": "test_action_done_with_a_note_makes_it_blue",
     "action note": "test_action_note_is_recorded_and_counts_as_an_update",
     "action history": "test_action_history_lists_changes_newest_first",
@@ -111,7 +112,7 @@ def test_help_action_shows_only_action_commands(console):
     reply = console.ask("help action")
     labels = [f.label for s in reply.sections for f in s.facts]
     assert labels == [f"/soc {c.usage}" for c in COMMANDS if c.words[0] == "action"]
-    assert len(labels) == 6
+    assert len(labels) == 7
 
 
 def test_help_on_an_unknown_topic_lists_the_topics(console):
@@ -395,6 +396,18 @@ def test_action_done_with_a_note_makes_it_blue(console):
         "Dashboard live",
     )
     assert console.ask('action done A-1 note="again"').error  # already complete
+
+
+def test_action_edit_shows_the_action_and_the_update_command(console):
+    before = change_count(console.engine)
+    reply = console.ask("action edit A-1")
+    assert not reply.error, reply.title
+    assert reply.title.startswith("Edit A-1: Dashboard of Serious and Organised Crime")
+    assert refs(reply) == ["A-1"]
+    assert "`action update A-1 rag=green" in reply.hint
+    assert change_count(console.engine) == before
+    assert console.ask("action edit").error
+    assert "can't change A-10" in console.ask("action edit A-10").title
 
 
 def test_action_done_without_a_note_is_refused_with_a_hint(console):

@@ -129,6 +129,7 @@ CASES = [
 
 READ, ADMIN, CHANGE = "read", "admin", "change"
 ADMIN_READ = "admin-read"  # chair, deputy and secretariat only, and it changes nothing
+CHANGE_READ = "change-read"  # those who may change the action, and it changes nothing
 MATRIX_COMMANDS = [
     ("action status", READ),
     ("action status all", READ),
@@ -136,6 +137,7 @@ MATRIX_COMMANDS = [
     ('action add area="Cyber attack" lead=CoLP title="Brand new"', ADMIN),
     ('action update {ref} rag=red note="Stalled"', CHANGE),
     ('action done {ref} note="Finished"', CHANGE),
+    ("action edit {ref}", CHANGE_READ),
     ("action note {ref} Met the partners", CHANGE),
     ("action history {ref}", READ),
     ("rag", READ),
@@ -171,7 +173,7 @@ def allowed(case: Case, kind: str) -> bool:
     if not case.is_member:
         return False
     return {READ: True, ADMIN: case.is_admin, ADMIN_READ: case.is_admin,
-            CHANGE: case.may_change}[kind]  # fmt: skip
+            CHANGE: case.may_change, CHANGE_READ: case.may_change}[kind]  # fmt: skip
 
 
 @pytest.mark.parametrize("command, kind", MATRIX_COMMANDS, ids=[c for c, _ in MATRIX_COMMANDS])
@@ -183,7 +185,7 @@ def test_authorization_matrix(ask, board, case: Case, command: str, kind: str):
     after = snapshot(board)
     if allowed(case, kind):
         assert not reply.error, f"{case.name} should be allowed {text!r}: {reply.title}"
-        if kind in (READ, ADMIN_READ):
+        if kind in (READ, ADMIN_READ, CHANGE_READ):
             assert after == before, "reading changed the register"
         else:
             assert after != before, "an allowed change changed nothing"
@@ -329,6 +331,7 @@ def test_confidential_action_does_not_exist_for_others(ask, board, confidential,
         f"action update {confidential} rag=green",
         f'action done {confidential} note="x"',
         f"action note {confidential} hello",
+        f"action edit {confidential}",
     ):
         before = snapshot(board)
         reply = ask(user_id, text)
