@@ -6,6 +6,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli_admin import HANDLERS as ADMIN_HANDLERS
+from bot.cli_admin import add_parsers as add_admin_parsers
 from bot.cli_meetings import HANDLERS as MEETING_HANDLERS
 from bot.cli_meetings import add_parsers as add_meeting_parsers
 from bot.cli_reports import BINARY_FORMATS, export_register
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, default=Path("soc-demo.db"))
     add_meeting_parsers(sub)
     add_report_parsers(sub)
+    add_admin_parsers(sub)
     return parser
 
 
@@ -250,4 +253,5 @@ COMMANDS = {
     "socket": _socket,
     **MEETING_HANDLERS,
     **REPORT_HANDLERS,
+    **ADMIN_HANDLERS,
 }

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, false, func, or_
 from sqlmodel import Session, select
 
+from models.audit import chain
 from models.tables import (
     Action,
     ActionChange,
@@ -296,6 +297,22 @@ def update_action(
     return recorded
 
 
+def record_event(
+    *,
+    session: Session,
+    action: Action,
+    now: datetime,
+    actor: Member | None,
+    field: str,
+    value: str,
+    note: str = "",
+) -> ActionChange:
+    """Append an entry that records something other than a field change (e.g. an override)."""
+    change = _record(session, action, now, actor, field, None, value, note)
+    session.flush()
+    return change
+
+
 def history_of(*, session: Session, action_id: int, limit: int | None = None) -> list[ActionChange]:
     """The action's history, newest first."""
     query = (
@@ -445,6 +462,7 @@ def _record(
         new_value=new,
         note=note,
     )
+    chain(session, action, change)
     session.add(change)
     return change
 

@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, UniqueConstraint, event, update
+from sqlalchemy import Column, Index, Integer, String, UniqueConstraint, event, update
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -67,6 +67,10 @@ class Board(SQLModel, table=True):
     # so a summary computed at version N can be reused until the register changes.
     register_version: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    # The hash of the newest history entry: the end of the history's hash chain (models.audit).
+    history_head: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
     )
 
 
@@ -181,6 +185,10 @@ class ActionChange(SQLModel, table=True):
     old_value: str | None = Field(default=None, max_length=8000)
     new_value: str | None = Field(default=None, max_length=8000)
     note: str = Field(default="", max_length=4000)
+    # sha256 of the previous entry's hash and this entry's fields (models.audit); never updated.
+    chain_hash: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
 
 
 class Meeting(SQLModel, table=True):
