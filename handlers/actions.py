@@ -228,7 +228,7 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
             "To add an action give " + ", ".join(f"{k}=" for k in missing) + ".",
             'Example: `action add area="Cyber attack" lead=CoLP title="Engage SMEs" due=31/3/2027`',
         )
-    fields = _parse_fields(session, ctx, args.options)
+    fields = parse_fields(session, ctx, args.options)
     _check_length("note", args.options.get("note", ""), NOTE_LIMIT)
     action = create_action(
         session=session,
@@ -281,7 +281,7 @@ def update(
             f"Only the chair, deputy chair or secretariat can change {names}.",
             "You can change rag, due, title, action, barriers, outcomes and strand, or add a note.",
         )
-    changes = _parse_fields(session, ctx, args.options)
+    changes = parse_fields(session, ctx, args.options)
     if changes.get("rag") == Rag.BLUE and action.rag != Rag.BLUE and not note:
         # Closing an action records what it achieved, whichever command closes it.
         raise CommandError(
@@ -346,7 +346,8 @@ def _apply(session: Session, ctx: Context, action: Action, changes: dict, note: 
     return reply
 
 
-def _parse_fields(session: Session, ctx: Context, options: dict[str, str]) -> dict[str, object]:
+def parse_fields(session: Session, ctx: Context, options: dict[str, str]) -> dict[str, object]:
+    """Option values (`area=`, `due=`, ...) as action fields, refusing any that are invalid."""
     fields: dict[str, object] = {}
     for key, value in options.items():
         if key in TEXT_FIELDS:

@@ -4,7 +4,9 @@
 any `response_url` it hands out, records every call, and can be told to fail the next calls
 with 429 (Retry-After) or 500, or to refuse a user for good. Messages posted are kept (with
 their metadata) and served back by `conversations.history`, as reminder reconciliation needs.
-`SlackHarness` sends slash commands, button clicks and events to
+`chat.update` changes a kept message, and the views opened, updated and published are kept
+(`stub.views`) so a test can read a modal and submit it as the person would.
+`SlackHarness` sends slash commands, button clicks, form submissions and events to
 the app exactly as Slack does: form-encoded or JSON, signed with the signing secret.
 """
 
@@ -19,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode
 
 from bot.config import Settings
-from bot.slack_ids import EVENTS_PATH, SOC_COMMAND
+from bot.slack_ids import EVENTS_PATH, FIELD_BLOCK, SOC_COMMAND
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token-never-real"
@@ -65,6 +67,7 @@ class SlackStub:
         self._changed = threading.Condition()
         self._ids = itertools.count(1)
         self.messages: list[dict] = []  # what chat.postMessage accepted, with metadata
+        self.views: dict[str, dict] = {}  # view id -> the view as last opened/updated/published
         self.refusals: dict[str, str] = {}
         self._last_ts = 0.0
         stub = self
@@ -146,6 +149,12 @@ class SlackStub:
                 self._changed.wait(left)
         return found[0]
 
+    def view(self, method: str = "views.open", index: int = -1) -> dict:
+        """The view a views.* call opened, updated or published, as it is now (with its id)."""
+        call = self.calls_to(method)[index]
+        view_id = call.data.get("view_id") or _view_id(call)
+        return {**self.views[view_id], "id": view_id}
+
     def everything_sent(self) -> str:
         """Every recorded body, raw and decoded, for searching."""
         return "\n".join(f"{c.body}\n{json.dumps(c.data, ensure_ascii=False)}" for c in self.calls)
@@ -188,15 +197,26 @@ class SlackStub:
             return {"ok": False, "error": self.refusals[target]}
         if call.method == "conversations.open":
             return {"ok": True, "channel": {"id": _dm_channel(target)}}
+        if call.method in VIEW_METHODS:
+            return self._view(call)
         if call.method == "conversations.history":
             oldest = float(data.get("oldest") or 0)
+            latest = float(data.get("latest") or "inf")
+            inclusive = data.get("inclusive") in ("1", "true", True)
             metadata = data.get("include_all_metadata") in ("1", "true")
             found = [
                 m if metadata else {k: v for k, v in m.items() if k != "metadata"}
                 for m in reversed(self.delivered(target))
-                if float(m["ts"]) >= oldest
-            ]
+                if oldest <= float(m["ts"]) and (float(m["ts"]) < latest or
+                                                 inclusive and float(m["ts"]) == latest)
+            ][: int(data.get("limit") or 100)]  # fmt: skip
             return {"ok": True, "messages": found, "has_more": False}
+        if call.method == "chat.update":
+            kept = [m for m in self.messages if (m["channel"], m["ts"]) == (target, data.get("ts"))]
+            if not kept:
+                return {"ok": False, "error": "message_not_found"}
+            kept[0].update(text=data.get("text"), blocks=_json(data.get("blocks")))
+            return {"ok": True, "channel": target, "ts": data.get("ts"), "text": data.get("text")}
         with self._changed:
             self._last_ts = max(time.time(), self._last_ts + 0.000001)
             message = {"type": "message", "user": BOT_USER, "ts": f"{self._last_ts:.6f}",
@@ -206,8 +226,30 @@ class SlackStub:
         return {"ok": True, "channel": message["channel"], "ts": message["ts"],
                 "message": {"text": message["text"]}}  # fmt: skip
 
+    def _view(self, call: Call) -> dict:
+        view = _json(call.data.get("view"))
+        view_id = call.data.get("view_id") or _view_id(call)
+        if call.method == "views.update" and view_id not in self.views:
+            return {"ok": False, "error": "not_found"}
+        self.views[view_id] = view
+        return {"ok": True, "view": {**view, "id": view_id}}
 
-DIRECT_METHODS = ("chat.postMessage", "conversations.open", "conversations.history")
+
+VIEW_METHODS = ("views.open", "views.update", "views.publish")
+DIRECT_METHODS = ("chat.postMessage", "chat.update", "conversations.open",
+                  "conversations.history", *VIEW_METHODS)  # fmt: skip
+
+
+def _json(value):
+    """A JSON argument as the Web API client sent it (form fields arrive as strings)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _view_id(call: Call) -> str:
+    """A view's id: one per user's Home tab, one per modal opened (by its trigger)."""
+    if call.method == "views.publish":
+        return f"VHOME{call.data.get('user_id')}"
+    return f"VMODAL{abs(hash(call.body)) % 10**8:08d}"
 
 
 def _dm_channel(target: str) -> str:
@@ -311,22 +353,68 @@ class SlackHarness:
         answer.response_url = url
         return answer
 
-    def click(self, user_id: str, button: dict, response_url: str | None = None) -> Answer:
-        """Click a button (a block from a reply) as `user_id`."""
+    def click(
+        self,
+        user_id: str,
+        button: dict,
+        response_url: str | None = None,
+        *,
+        choose: str | None = None,
+        message: dict | None = None,
+        home: dict | None = None,
+    ) -> Answer:
+        """Use a control (a button, or with `choose` a select's option value or a picker's date)
+        as `user_id`: in an ephemeral reply, in a posted `message`, or on a `home` view."""
         url = response_url or self.stub.response_url()
+        action = {"type": button.get("type", "button"), "action_id": button["action_id"],
+                  "block_id": button.get("block_id", "b"), "action_ts": "1.2"}  # fmt: skip
+        if action["type"] == "button":
+            action.update(value=button["value"], text=button["text"])
+        elif action["type"] == "datepicker":
+            action["selected_date"] = choose
+        else:
+            chosen = [o for o in button["options"] if o["value"] == choose]
+            action["selected_option"] = chosen[0] if chosen else {"value": choose}
         payload = {
             "type": "block_actions", "team": {"id": TEAM}, "user": {"id": user_id},
             "api_app_id": "A0SOCBOT", "token": "deprecated", "trigger_id": "1337.43.abcdef",
             "channel": {"id": CHANNEL}, "container": {"type": "message", "is_ephemeral": True},
-            "response_url": url,
-            "actions": [{"type": "button", "action_id": button["action_id"],
-                         "block_id": button.get("block_id", "b"), "value": button["value"],
-                         "text": button["text"], "action_ts": "1.2"}],
+            "response_url": url, "actions": [action],
         }  # fmt: skip
+        if message is not None:
+            payload["channel"] = {"id": message["channel"]}
+            payload["container"] = {
+                "type": "message",
+                "is_ephemeral": False,
+                "channel_id": message["channel"],
+                "message_ts": message["ts"],
+            }
+            payload["message"] = {k: message[k] for k in ("type", "user", "ts", "text", "blocks")
+                                  if k in message}  # fmt: skip
+        if home is not None:
+            payload.pop("channel")
+            payload.pop("response_url")
+            payload["container"] = {"type": "view", "view_id": home["id"]}
+            payload["view"] = home
         answer = self.post(urlencode({"payload": json.dumps(payload)}),
                            "application/x-www-form-urlencoded")  # fmt: skip
-        answer.response_url = url
+        answer.response_url = "" if home is not None else url
         return answer
+
+    def submit(self, user_id: str, view: dict, answers: dict | None = None) -> Answer:
+        """Submit a modal as `user_id`: each input keeps its initial value unless `answers`
+        (by field key: the input's block id without `FIELD_BLOCK`) says otherwise."""
+        state = {block["block_id"]: {block["element"]["action_id"]: _element_state(
+                     block["element"], (answers or {}).get(block["block_id"].removeprefix(
+                         FIELD_BLOCK), _UNSET))}
+                 for block in view.get("blocks", []) if block["type"] == "input"}  # fmt: skip
+        payload = {
+            "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user_id},
+            "api_app_id": "A0SOCBOT", "token": "deprecated", "trigger_id": "1337.44.abcdef",
+            "view": {**view, "state": {"values": state}, "hash": "1.abc"},
+        }  # fmt: skip
+        return self.post(urlencode({"payload": json.dumps(payload)}),
+                         "application/x-www-form-urlencoded")  # fmt: skip
 
     def event(self, event: dict, *, event_id: str | None = None, retry_num: int | None = None):
         """Deliver an Events API callback (a retry when `retry_num` is given)."""
@@ -340,6 +428,29 @@ class SlackHarness:
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return self.post(body, "application/json", headers)
+
+
+_UNSET = object()
+
+
+def _element_state(element: dict, answer) -> dict:
+    """What Slack submits for one input: the answer given, or else what it was prefilled with."""
+    kind = element["type"]
+    state: dict = {"type": kind}
+    if kind == "plain_text_input":
+        state["value"] = element.get("initial_value") if answer is _UNSET else (answer or None)
+    elif kind == "datepicker":
+        state["selected_date"] = element.get("initial_date") if answer is _UNSET else answer
+    elif kind == "static_select":
+        chosen = [o for o in element["options"] if answer is not _UNSET and o["value"] == answer]
+        state["selected_option"] = (element.get("initial_option") if answer is _UNSET
+                                    else (chosen or [None])[0])  # fmt: skip
+    else:  # multi_static_select, checkboxes: a list of option values
+        if answer is _UNSET:
+            state["selected_options"] = element.get("initial_options", [])
+        else:
+            state["selected_options"] = [o for o in element["options"] if o["value"] in answer]
+    return state
 
 
 def buttons_in(blocks: list[dict]) -> list[dict]:

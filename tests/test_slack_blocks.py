@@ -125,11 +125,15 @@ def test_paging_buttons_carry_the_command_to_run():
                        slack_ids.PAGE_NEXT: "action status all page 3"}  # fmt: skip
 
 
-def test_item_operations_become_buttons_carrying_the_ref():
-    reply = Reply(title="t", items=[Item(title="x", ref="A-3", operations=("update", "done"))])
+def test_item_operations_become_controls_carrying_the_ref_and_version():
+    item = Item(title="x", ref="A-3", operations=("update", "done"), version=7)
+    reply = Reply(title="t", items=[item], source="action status")
     ops = next(b for b in render_blocks(reply, LONDON) if b["type"] == "actions")
-    assert [(b["action_id"], b["value"]) for b in ops["elements"]] == [
-        (slack_ids.OPERATION_UPDATE, "A-3"), (slack_ids.OPERATION_DONE, "A-3")]  # fmt: skip
+    assert ops["block_id"] == "soc_ops|A-3:7|0|action status"
+    assert [(b["action_id"], b.get("value")) for b in ops["elements"]] == [
+        (slack_ids.OPERATION_RAG, None), (slack_ids.OPERATION_DONE, "A-3:7"),
+        (slack_ids.OPERATION_DUE, None), (slack_ids.OPERATION_UPDATE, "A-3:7")]  # fmt: skip
+    assert ops["elements"][0]["options"][1]["value"] == "A-3:7|amber"
 
 
 def test_home_tab_rendering_has_no_buttons_but_says_what_to_type():

@@ -114,7 +114,8 @@ def test_a_pass_sends_one_dm_to_each_lead_partner_with_buttons_and_the_key(board
         f"{rows[COLP].meeting_id}/2027-02-02/{rows[COLP].recipient_member_id}/reminder"
     )
     buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert {b["action_id"] for b in buttons} == {"soc_op_update", "soc_op_done", "soc_op_note"}
+    assert {b["action_id"] for b in buttons} == {"soc_op_rag", "soc_op_done", "soc_op_note",
+                                                 "soc_op_due", "soc_op_update"}  # fmt: skip
     assert "A-1" in message["text"] and "&lt;" not in message["text"][:200]
 
 

@@ -1,27 +1,45 @@
-"""Reply buttons: Next/Previous re-run a listing for the clicker; item buttons say what to type.
+"""Reply controls: paging, and the RAG select, due-date picker, Mark complete, Add note, Edit….
 
-Both acknowledge at once and answer through the payload's `response_url` (paging replaces the
-message clicked, as it is the clicker's own ephemeral reply).
+The RAG select and the date picker change the action at once (one or two clicks); the buttons
+open a form, at once (a trigger_id lasts 3 seconds), and only then check that the clicker may
+still change the action. Every change runs the same handler, with the same checks, as the typed
+command, and carries the version the control was drawn at, so a stale or repeated click is
+refused and explained instead of applied twice.
 """
 
-import re
+from datetime import date
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
+from bot.listeners import interactions
+from bot.listeners.interactions import Origin
+from bot.listeners.modals import open_action_form
+from bot.listeners.respond import post
 from bot.listeners.runtime import Runtime
+from bot.render.modals import complete_view, message_view, note_view
 from bot.slack_ids import (
-    OPERATION_ACTION_IDS,
+    FORM_ACTION_IDS,
     OPERATION_DONE,
+    OPERATION_DUE,
     OPERATION_NOTE,
+    OPERATION_RAG,
     PAGE_ACTION_IDS,
+    parse_actions_block_id,
 )
-from handlers.replies import Reply
+from handlers import forms
+from handlers.forms import Target
+from handlers.replies import error_reply
+from models.tables import Rag
 
-_REF = re.compile(r"^A-\d{1,7}$")
+OUT_OF_DATE = error_reply(
+    "That button is out of date, so nothing was changed.",
+    "Type `/soc action status` for your actions with fresh buttons.",
+)
 
 
 def register(app: App, runtime: Runtime) -> None:
-    """Listen for paging and item buttons."""
+    """Listen for paging and item controls."""
 
     @app.action(PAGE_ACTION_IDS)
     def turn_page(ack: Ack, body: dict, action: dict) -> None:
@@ -31,25 +49,97 @@ def register(app: App, runtime: Runtime) -> None:
             lambda: runtime.message(user_id, text, replace_original=True), body.get("response_url")
         )
 
-    @app.action(OPERATION_ACTION_IDS)
-    def item_operation(ack: Ack, body: dict, action: dict) -> None:
+    @app.action(OPERATION_RAG)
+    def choose_rag(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        reply = operation_hint(action["action_id"], action.get("value") or "")
-        runtime.answer_later(
-            lambda: runtime.render(reply, response_type="ephemeral", replace_original=False),
-            body.get("response_url"),
-        )
+        value = (action.get("selected_option") or {}).get("value") or ""
+        target_text, _, rag = value.rpartition("|")
+        target = Target.parse(target_text)
+        if target is None or rag not in {r.value for r in Rag}:
+            return _out_of_date(runtime, client, body)
+        if rag == Rag.BLUE:
+            # Closing needs the outcome: the same form as Mark complete.
+            return _open_small_form(runtime, client, body, action, OPERATION_DONE, target)
+        _change(runtime, client, body, action, target,
+                lambda session, ctx: forms.set_rag(session, ctx, target, rag))  # fmt: skip
+
+    @app.action(OPERATION_DUE)
+    def choose_due(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        target_text, _, _ = parse_actions_block_id(action.get("block_id") or "") or ("", 0, "")
+        target = Target.parse(target_text)
+        try:
+            due = date.fromisoformat(action.get("selected_date") or "")
+        except ValueError:
+            target = None
+        if target is None:
+            return _out_of_date(runtime, client, body)
+        _change(runtime, client, body, action, target,
+                lambda session, ctx: forms.set_due(session, ctx, target, due))  # fmt: skip
+
+    @app.action(FORM_ACTION_IDS)
+    def open_form(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        target = Target.parse(action.get("value") or "")
+        if target is None:
+            return _out_of_date(runtime, client, body)
+        if action["action_id"] in (OPERATION_DONE, OPERATION_NOTE):
+            return _open_small_form(runtime, client, body, action, action["action_id"], target)
+        origin = Origin.of_click(body, action.get("block_id") or "", target.ref)
+        open_action_form(runtime, client, body["user"]["id"], body["trigger_id"], target, origin)
 
 
-def operation_hint(action_id: str, ref: str) -> Reply:
-    """The command to type for an item button (forms for these come later)."""
-    ref = ref if _REF.match(ref) else "A-<number>"
-    if action_id == OPERATION_DONE:
-        what, command = f"mark {ref} complete", f'/soc action done {ref} note="what was achieved"'
-    elif action_id == OPERATION_NOTE:
-        what, command = f"add a progress note to {ref}", f"/soc action note {ref} your note here"
-    else:
-        what = f"update {ref}"
-        command = f'/soc action update {ref} rag=green due=31/03/2027 note="what changed"'
-    hint = "Change the example values; `/soc help action` lists every option."
-    return Reply(title=f"To {what}, type:", text=f"`{command}`", hint=hint)
+def _change(
+    runtime: Runtime,
+    client: WebClient,
+    body: dict,
+    action: dict,
+    target: Target,
+    use_case: interactions.UseCase,
+) -> None:
+    """Apply a one-click change, then redraw what it came from."""
+    user_id = body["user"]["id"]
+    origin = Origin.of_click(body, action.get("block_id") or "", target.ref)
+
+    def work() -> None:
+        result = interactions.use(runtime, user_id, use_case)
+        interactions.redraw(runtime, client, user_id, origin, result, body.get("message"))
+
+    runtime.within_budget(work, body.get("response_url"))
+
+
+def _open_small_form(
+    runtime: Runtime, client: WebClient, body: dict, action: dict, kind: str, target: Target
+) -> None:
+    """Open Mark complete or Add note at once, then say so in it if the click is refused."""
+    user_id = body["user"]["id"]
+    origin = Origin.of_click(body, action.get("block_id") or "", target.ref)
+    metadata = interactions.form_metadata(target, origin)
+    view = complete_view(target.ref, metadata) if kind == OPERATION_DONE else note_view(
+        target.ref, metadata)  # fmt: skip
+    opened = client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def check() -> None:
+        refusal = interactions.use(runtime, user_id,
+                                   lambda session, ctx: forms.check_writable(session, ctx, target),
+                                   read_only=True)  # fmt: skip
+        if refusal is not None:
+            view = message_view(refusal, runtime.settings.tz, "Not possible")
+            client.views_update(view_id=opened["view"]["id"], view=view)
+
+    runtime.within_budget(check, body.get("response_url"))
+
+
+def _out_of_date(runtime: Runtime, client: WebClient, body: dict) -> None:
+    """A control whose value is not ours (tampered, or from a much older version of the app)."""
+    user_id = body["user"]["id"]
+    on_home = (body.get("container") or {}).get("type") == "view"
+
+    def explain() -> None:
+        if on_home:
+            interactions.publish_home(runtime, client, user_id, notice=OUT_OF_DATE)
+        else:
+            message = runtime.render(OUT_OF_DATE, response_type="ephemeral", replace_original=False)
+            post(body.get("response_url"), message)
+
+    runtime.within_budget(explain, None)

@@ -1,28 +1,29 @@
-"""The App Home tab: the member's own actions each time they open it."""
+"""The App Home tab: the member's own actions with controls, and the Board's 4P dashboard."""
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.listeners.interactions import home_page, publish_home
 from bot.listeners.runtime import Runtime
-from bot.render.blocks import home_view
-
-INTRO = (
-    "soc-bot keeps the Board's action register. Type `/soc help` in any channel for the "
-    "commands; `/soc action status` shows your partner's actions with buttons."
-)
+from bot.slack_ids import HOME_PAGE
 
 
 def register(app: App, runtime: Runtime) -> None:
-    """Publish the Home tab when it is opened."""
+    """Publish the Home tab when it is opened, and page through "your actions"."""
 
     @app.event("app_home_opened")
-    def publish_home(event: dict, client: WebClient) -> None:
+    def publish_home_tab(event: dict, client: WebClient) -> None:
         if event.get("tab") != "home":
             return
         user_id = event["user"]
+        runtime.within_budget(lambda: publish_home(runtime, client, user_id), None)
 
-        def publish() -> None:
-            reply = runtime.run(user_id, "action status")
-            client.views_publish(user_id=user_id, view=home_view(reply, runtime.settings.tz, INTRO))
-
-        runtime.within_budget(publish, None)
+    @app.action(HOME_PAGE)
+    def turn_home_page(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        try:
+            page = int(action.get("value") or home_page(body))
+        except ValueError:
+            page = 1
+        runtime.within_budget(lambda: publish_home(runtime, client, user_id, page), None)

@@ -27,6 +27,11 @@ RAG_DISPLAY = {
     Rag.NONE: "⚪ Not rated",
 }
 RAG_LEGEND = "🔴 Red · 🟠 Amber · 🟢 Green · 🔵 Blue = complete · ⚪ Not rated"
+# The RAG select offers these; Blue opens the "Mark complete" form, as closing needs the outcome.
+RAG_CHOICES = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE)
+RAG_CHOICE_LABELS = {**RAG_DISPLAY, Rag.BLUE: "🔵 Blue (complete)…"}
+CONTROL_LABELS = {"rag": "Update RAG", "done": "Mark complete", "note": "Add note",
+                  "due": "Change due date", "edit": "Edit…"}  # fmt: skip
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -89,9 +94,18 @@ def rag_label(rag: str) -> str:
 
 
 def render_blocks(
-    reply: Reply, tz: ZoneInfo, *, interactive: bool = True, max_blocks: int = MAX_BLOCKS
+    reply: Reply,
+    tz: ZoneInfo,
+    *,
+    interactive: bool = True,
+    max_blocks: int = MAX_BLOCKS,
+    source: str | None = None,
 ) -> list[dict]:
-    """The reply as Block Kit blocks; over `max_blocks`, trailing entries become a `…more` note."""
+    """The reply as Block Kit blocks; over `max_blocks`, trailing entries become a `…more` note.
+
+    Item controls remember `source` (default: the reply's own), the `/soc` text that redraws it.
+    """
+    source = reply.source if source is None else source
     mark = "⚠️ " if reply.error else ""
     head = [_section(f"*{mark}{escape(reply.title)}*")]
     if reply.text:
@@ -100,15 +114,17 @@ def render_blocks(
         head.append(_context(escape(reply.notice)))
     groups: list[list[dict]] = []
     counter = iter(range(10_000))
-    groups.extend(_item_blocks(item, next(counter), tz, interactive) for item in reply.items)
+    groups.extend(
+        _item_blocks(item, next(counter), tz, interactive, source) for item in reply.items
+    )
     for section in reply.sections:
-        groups.extend(_section_groups(section, tz, interactive, counter))
+        groups.extend(_section_groups(section, tz, interactive, counter, source))
     tail = _page_blocks(reply.page, interactive) if reply.page else []
     if reply.hint:
         tail.append(_context(escape(reply.hint)))
     if reply.rag_legend:
         tail.append(_context(RAG_LEGEND))
-    return head + _fit(groups, max_blocks - len(head) - len(tail)) + tail
+    return head + _fit(groups, max_blocks - len(head) - len(tail), max_blocks) + tail
 
 
 def slack_message(reply: Reply, tz: ZoneInfo) -> dict:
@@ -125,21 +141,28 @@ def fallback_text(reply: Reply, tz: ZoneInfo) -> str:
     return truncate(escape(render_text(reply, tz)), FALLBACK_TEXT)
 
 
-def home_view(reply: Reply, tz: ZoneInfo, intro: str) -> dict:
-    """An App Home tab: an introduction, then the reply without buttons."""
-    blocks = [_section(escape(intro)), {"type": "divider"}]
-    blocks += render_blocks(reply, tz, interactive=False, max_blocks=MAX_HOME_BLOCKS - 2)
-    return {"type": "home", "blocks": blocks}
+def item_blocks(item: Item, position: int, tz: ZoneInfo, source: str) -> list[dict]:
+    """One item's blocks with its controls, e.g. to redraw it inside a message after a change."""
+    return _item_blocks(item, position, tz, True, source)
 
 
-def _fit(groups: list[list[dict]], room: int) -> list[dict]:
+def replace_item(blocks: list[dict], ref: str, new: list[dict]) -> list[dict] | None:
+    """`blocks` with the item `ref`'s blocks swapped for `new`; None if the item is not there."""
+    found = [i for i, b in enumerate(blocks) if slack_ids.block_ref(b.get("block_id", "")) == ref]
+    if not found:
+        return None
+    kept = [block for i, block in enumerate(blocks) if i not in found]
+    return kept[: found[0]] + new + kept[found[0] :]
+
+
+def _fit(groups: list[list[dict]], room: int, limit: int = MAX_BLOCKS) -> list[dict]:
     if sum(len(g) for g in groups) <= room:
         return [block for group in groups for block in group]
     kept: list[dict] = []
     for shown, group in enumerate(groups):
         if len(kept) + len(group) > room - 1:
             hidden = len(groups) - shown
-            note = (f"…{hidden} more not shown here: Slack allows {MAX_BLOCKS} blocks a message. "
+            note = (f"…{hidden} more not shown here: Slack allows {limit} blocks here. "
                     "Narrow the command to see the rest.")  # fmt: skip
             kept.append(_context(note))
             break
@@ -147,7 +170,9 @@ def _fit(groups: list[list[dict]], room: int) -> list[dict]:
     return kept
 
 
-def _item_blocks(item: Item, index: int, tz: ZoneInfo, interactive: bool) -> list[dict]:
+def _item_blocks(
+    item: Item, index: int, tz: ZoneInfo, interactive: bool, source: str = ""
+) -> list[dict]:
     label = " · ".join(
         part for part in (f"*{escape(item.ref)}*" if item.ref else "",
                           rag_label(item.rag) if item.rag else "") if part
@@ -160,26 +185,52 @@ def _item_blocks(item: Item, index: int, tz: ZoneInfo, interactive: bool) -> lis
     blocks.extend(_section(chunk) for chunk in _chunks(extra, SECTION_TEXT))
     if item.body:
         blocks.append(_section(escape(item.body)))
+    if item.ref:
+        for n, content in enumerate(blocks):
+            content["block_id"] = slack_ids.item_block_id(item.ref, index, n)
     if interactive and item.ref and item.operations:
-        buttons = [
-            _button(slack_ids.OPERATION_LABELS[op], slack_ids.OPERATION_ACTIONS[op], item.ref)
-            for op in item.operations
-            if op in slack_ids.OPERATION_ACTIONS
-        ]
-        if buttons:
-            blocks.append({"type": "actions", "block_id": f"{slack_ids.ITEM_ACTIONS_BLOCK}{index}",
-                           "elements": buttons})  # fmt: skip
+        controls = _controls(item)
+        if controls:
+            block_id = slack_ids.actions_block_id(_target(item), index, source)
+            blocks.append({"type": "actions", "block_id": block_id, "elements": controls})
     return blocks
 
 
+def _controls(item: Item) -> list[dict]:
+    """The RAG select, Mark complete, Add note, the due-date picker and Edit…, as permitted."""
+    target, ops, controls = _target(item), item.operations, []
+    if "update" in ops:
+        options = [_option(RAG_CHOICE_LABELS[rag], f"{target}|{rag.value}") for rag in RAG_CHOICES]
+        select = {"type": "static_select", "action_id": slack_ids.OPERATION_RAG}
+        controls.append(
+            {**select, "placeholder": _plain(CONTROL_LABELS["rag"]), "options": options}
+        )
+    if "done" in ops:
+        controls.append(_button(CONTROL_LABELS["done"], slack_ids.OPERATION_DONE, target))
+    if "note" in ops:
+        controls.append(_button(CONTROL_LABELS["note"], slack_ids.OPERATION_NOTE, target))
+    if "update" in ops:
+        controls.append({"type": "datepicker", "action_id": slack_ids.OPERATION_DUE,
+                         "placeholder": _plain(CONTROL_LABELS["due"])})  # fmt: skip
+        controls.append(_button(CONTROL_LABELS["edit"], slack_ids.OPERATION_UPDATE, target))
+    return controls
+
+
+def _target(item: Item) -> str:
+    """`A-3:7`: the ref and the version the controls were drawn at (just `A-3` if unknown)."""
+    return item.ref if item.version is None else f"{item.ref}:{item.version}"
+
+
 def _section_groups(
-    section: Section, tz: ZoneInfo, interactive: bool, counter: Iterator[int]
+    section: Section, tz: ZoneInfo, interactive: bool, counter: Iterator[int], source: str
 ) -> list[list[dict]]:
     lines = [f"*{escape(section.heading)}*"]
     lines += [_fact_line(fact, tz) for fact in section.facts]
     lines += [escape(line) for line in section.lines]
     groups = [[_section(chunk)] for chunk in _chunks(lines, SECTION_TEXT)]
-    groups.extend(_item_blocks(item, next(counter), tz, interactive) for item in section.items)
+    groups.extend(
+        _item_blocks(item, next(counter), tz, interactive, source) for item in section.items
+    )
     return groups
 
 
@@ -235,5 +286,12 @@ def _context(text: str) -> dict:
 
 
 def _button(label: str, action_id: str, value: str) -> dict:
-    return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
-            "action_id": action_id, "value": value}  # fmt: skip
+    return {"type": "button", "text": _plain(label), "action_id": action_id, "value": value}
+
+
+def _option(label: str, value: str) -> dict:
+    return {"text": _plain(label), "value": value}
+
+
+def _plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": True}
