@@ -97,10 +97,11 @@ def complete(session: Session, ctx: Context, target: Target, outcome: str) -> Ou
         return _invalid("outcome", "Say what the action achieved.")
     if len(outcome) > actions.NOTE_LIMIT:
         return _invalid("outcome", _too_long(outcome, actions.NOTE_LIMIT))
-    args = Args([target.ref], {"note": outcome})
-    version = target.version
-    return Outcome(
-        _guarded(session, ctx, lambda: actions.done(session, ctx, args, expected_version=version))
+    if refusal := check_writable(session, ctx, target):
+        return Outcome(refusal)
+    args, version = Args([target.ref], {"note": outcome}), target.version
+    return _on_field(
+        session, ctx, lambda: actions.done(session, ctx, args, expected_version=version), "outcome"
     )
 
 
@@ -111,9 +112,11 @@ def add_note(session: Session, ctx: Context, target: Target, text: str) -> Outco
         return _invalid("note", "Write the note.")
     if len(text) > actions.NOTE_LIMIT:
         return _invalid("note", _too_long(text, actions.NOTE_LIMIT))
+    if refusal := check_writable(session, ctx, target):
+        return Outcome(refusal)
     raw, version = f"{target.ref} {text}", target.version
-    return Outcome(
-        _guarded(session, ctx, lambda: actions.note(session, ctx, raw, expected_version=version))
+    return _on_field(
+        session, ctx, lambda: actions.note(session, ctx, raw, expected_version=version), "note"
     )
 
 
@@ -191,9 +194,18 @@ def save_action_form(
         return Outcome(Reply(title="Please check the form.", error=True), errors)
     if note:
         options["note"] = note
+    fallback = "note" if "note" in values else "title" if "title" in values else next(iter(values))
     if target is None:
-        return Outcome(_guarded(session, ctx, lambda: actions.add(session, ctx, Args([], options))))
-    return Outcome(_update(session, ctx, target, options))
+        args = Args([], options)
+        return _on_field(session, ctx, lambda: actions.add(session, ctx, args), fallback)
+    args, version = Args([target.ref], options), target.version
+    return _on_field(
+        session,
+        ctx,
+        lambda: actions.update(session, ctx, args, expected_version=version),
+        fallback,
+        fields=tuple(values),
+    )
 
 
 def _options(
@@ -259,6 +271,26 @@ def _update(session: Session, ctx: Context, target: Target, options: dict[str, s
     return _guarded(
         session, ctx, lambda: actions.update(session, ctx, args, expected_version=target.version)
     )
+
+
+def _on_field(
+    session: Session,
+    ctx: Context,
+    run: Callable[[], Reply],
+    fallback: str,
+    fields: tuple[str, ...] = (),
+) -> Outcome:
+    """Save through the command, once the caller is known to be allowed: anything it still refuses
+    is a value only it checks, so the message goes on the field it names (else on `fallback`)
+    and the form stays open with what was typed."""
+    try:
+        return Outcome(run())
+    except ChangedMeanwhile as err:
+        return Outcome(_with_current_state(session, ctx, err))
+    except CommandError as err:
+        key = next((k for k in fields if f"{k}=" in err.message), fallback)
+        message = err.message + (f" {err.hint}" if err.hint else "")
+        return Outcome(error_reply(err.message, err.hint), {key: message})
 
 
 def _guarded(session: Session, ctx: Context, run: Callable[[], Reply]) -> Reply:

@@ -366,8 +366,10 @@ class SlackHarness:
         """Use a control (a button, or with `choose` a select's option value or a picker's date)
         as `user_id`: in an ephemeral reply, in a posted `message`, or on a `home` view."""
         url = response_url or self.stub.response_url()
+        # Each click is its own request, as from Slack: a fresh trigger and action time.
+        clicked = next(self._events)
         action = {"type": button.get("type", "button"), "action_id": button["action_id"],
-                  "block_id": button.get("block_id", "b"), "action_ts": "1.2"}  # fmt: skip
+                  "block_id": button.get("block_id", "b"), "action_ts": f"1.{clicked}"}  # fmt: skip
         if action["type"] == "button":
             action.update(value=button["value"], text=button["text"])
         elif action["type"] == "datepicker":
@@ -377,7 +379,7 @@ class SlackHarness:
             action["selected_option"] = chosen[0] if chosen else {"value": choose}
         payload = {
             "type": "block_actions", "team": {"id": TEAM}, "user": {"id": user_id},
-            "api_app_id": "A0SOCBOT", "token": "deprecated", "trigger_id": "1337.43.abcdef",
+            "api_app_id": "A0SOCBOT", "token": "deprecated", "trigger_id": f"1337.43.{clicked}",
             "channel": {"id": CHANNEL}, "container": {"type": "message", "is_ephemeral": True},
             "response_url": url, "actions": [action],
         }  # fmt: skip
@@ -410,7 +412,8 @@ class SlackHarness:
                  for block in view.get("blocks", []) if block["type"] == "input"}  # fmt: skip
         payload = {
             "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user_id},
-            "api_app_id": "A0SOCBOT", "token": "deprecated", "trigger_id": "1337.44.abcdef",
+            "api_app_id": "A0SOCBOT", "token": "deprecated",
+            "trigger_id": f"1337.44.{next(self._events)}",
             "view": {**view, "state": {"values": state}, "hash": "1.abc"},
         }  # fmt: skip
         return self.post(urlencode({"payload": json.dumps(payload)}),

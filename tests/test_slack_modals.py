@@ -184,7 +184,11 @@ def test_a_forged_admin_field_from_a_partner_is_refused_as_the_command_refuses_i
                                  "value": str(trading)}]}}]}  # fmt: skip
     before = len(_changes(board_engine, 1))
     answer = slack.submit(COLP, forged, {"lead": [str(trading)]})
-    assert "Only the chair, deputy chair or secretariat can change lead" in json.dumps(answer.json)
+    # The form stays open with what was typed, the command's refusal under a field.
+    assert answer.json["response_action"] == "errors"
+    assert answer.json["errors"]["soc_field_note"].startswith(
+        "Only the chair, deputy chair or secretariat can change lead."
+    )
     assert len(_changes(board_engine, 1)) == before
 
 
