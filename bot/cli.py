@@ -6,6 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli_admin import ALLOW_PERSONAL_HELP
 from bot.cli_admin import HANDLERS as ADMIN_HANDLERS
 from bot.cli_admin import add_parsers as add_admin_parsers
 from bot.cli_meetings import HANDLERS as MEETING_HANDLERS
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="partners CSV to load first (default: data/partners.csv)",
     )
     imp.add_argument("--no-partners", action="store_true", help="do not load the partners list")
+    imp.add_argument("--allow-personal", action="store_true", help=ALLOW_PERSONAL_HELP)
 
     exp = sub.add_parser("export", help="write the register as CSV, JSON, Excel or Word")
     exp.add_argument("--format", choices=["csv", "json", *BINARY_FORMATS], default="csv")
@@ -137,9 +139,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = open_engine(settings)
     partners = None if args.no_partners else (args.partners or PARTNERS)
-    result, added = import_file(
-        engine, settings, args.file, now=datetime.now(UTC), partners=partners
-    )
+    result, added = import_file(engine, settings, args.file, now=datetime.now(UTC),
+                                partners=partners, allow_personal=args.allow_personal)  # fmt: skip
     print(
         f"Imported {args.file}: {len(result.created)} created, {len(result.updated)} updated, "
         f"{len(result.unchanged)} unchanged; {len(result.areas)} key crime areas; "

@@ -15,6 +15,10 @@ from models.audit import verify_chain
 from models.db import make_engine, reader
 from models.tables import Board
 
+ALLOW_PERSONAL_HELP = (
+    "import rows even where text looks like personal data (recorded in each action's history)"
+)
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add `audit`, `backup` and `restore` to the `soc-bot` parser."""

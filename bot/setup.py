@@ -48,6 +48,7 @@ def import_file(
     *,
     now: datetime,
     partners: Path | None = PARTNERS,
+    allow_personal: bool = False,
 ) -> tuple[ImportResult, list[str]]:
     """Load partners (if given) and the actions in `path` (CSV or JSON) in one transaction."""
     try:
@@ -63,4 +64,4 @@ def import_file(
         )
         added = load_partners(session, board, partners.read_text("utf-8")) if partners else []
         rows = read_rows(text, json_format=path.suffix.casefold() == ".json")
-        return import_rows(session, board, rows, now), added
+        return import_rows(session, board, rows, now, allow_personal=allow_personal), added

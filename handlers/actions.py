@@ -18,6 +18,7 @@ from handlers.permissions import (
     require_member,
     visibility_for,
 )
+from handlers.personal_data import ALLOW_OPTION, Finding, record_allowed, screen, take_override
 from handlers.present import action_items, history_facts
 from handlers.replies import Page, Reply, Section
 from handlers.vocab import (
@@ -53,7 +54,8 @@ TEXT_FIELDS = {
     "barriers": "barriers",
     "outcomes": "outcomes",
 }
-ADD_OPTIONS = {*TEXT_FIELDS, "area", "lead", "due", "strand", "rag", "confidential", "note"}
+ADD_OPTIONS = {*TEXT_FIELDS, "area", "lead", "due", "strand", "rag", "confidential", "note",
+               ALLOW_OPTION}  # fmt: skip
 UPDATE_OPTIONS = ADD_OPTIONS
 ADMIN_ONLY_FIELDS = {"area", "lead", "confidential"}
 NOTE_LIMIT = 4000  # ActionChange.note
@@ -230,6 +232,7 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
         )
     fields = parse_fields(session, ctx, args.options)
     _check_length("note", args.options.get("note", ""), NOTE_LIMIT)
+    allowed = screen(ctx, _free_text(args.options), args.options.get(ALLOW_OPTION))
     action = create_action(
         session=session,
         board_id=ctx.board.id,
@@ -241,6 +244,7 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
         note=args.options.get("note", ""),
         **fields,
     )
+    record_allowed(session, action, allowed, now=ctx.now, actor=member)
     reply = show_action(session, ctx, action.ref)
     reply.title = f"Added {reply.title}"
     return reply
@@ -289,7 +293,9 @@ def update(
             f'Usage: `action update {action.ref} rag=blue note="outcome"` '
             f'or `action done {action.ref} note="outcome"`.',
         )
-    return _apply(session, ctx, action, changes, note)
+    texts = {**_free_text(args.options), "note": note}
+    allowed = screen(ctx, texts, args.options.get(ALLOW_OPTION))
+    return _apply(session, ctx, action, changes, note, allowed)
 
 
 def done(
@@ -310,7 +316,8 @@ def done(
             f"{action.ref} is already complete (Blue).",
             f"Add to it with `action note {action.ref} ...`.",
         )
-    return _apply(session, ctx, action, {"rag": Rag.BLUE.value}, note)
+    allowed = screen(ctx, {"note": note}, args.options.get(ALLOW_OPTION))
+    return _apply(session, ctx, action, {"rag": Rag.BLUE.value}, note, allowed)
 
 
 def note(session: Session, ctx: Context, raw: str, *, expected_version: int | None = None) -> Reply:
@@ -319,7 +326,7 @@ def note(session: Session, ctx: Context, raw: str, *, expected_version: int | No
     ref_text, text = raw.strip(), ""
     if match := re.match(r"(\S+)\s+(.*)", raw.strip(), re.DOTALL):
         ref_text, text = match.groups()
-    text = clean(text)
+    text, allow = take_override(clean(text))
     if not ref_text or not text:
         raise CommandError(
             "Give the action and the note.",
@@ -327,10 +334,18 @@ def note(session: Session, ctx: Context, raw: str, *, expected_version: int | No
         )
     _check_length("note", text, NOTE_LIMIT)
     action = writable_action(session, ctx, ref_text, expected_version)
-    return _apply(session, ctx, action, {}, text)
+    allowed = screen(ctx, {"note": text}, allow)
+    return _apply(session, ctx, action, {}, text, allowed)
 
 
-def _apply(session: Session, ctx: Context, action: Action, changes: dict, note: str) -> Reply:
+def _apply(
+    session: Session,
+    ctx: Context,
+    action: Action,
+    changes: dict,
+    note: str,
+    allowed: list[Finding] | None = None,
+) -> Reply:
     _check_length("note", note, NOTE_LIMIT)
     recorded = update_action(
         session=session, action=action, now=ctx.now, actor=ctx.member, changes=changes, note=note
@@ -340,6 +355,7 @@ def _apply(session: Session, ctx: Context, action: Action, changes: dict, note: 
             f"Nothing changed: {action.ref} already has those values.",
             f"See it with `action status {action.ref}`.",
         )
+    record_allowed(session, action, allowed or [], now=ctx.now, actor=ctx.member)
     reply = show_action(session, ctx, action.ref)
     reply.title = f"Updated {reply.title}"
     reply.text = f"{len(recorded)} change{'s' if len(recorded) != 1 else ''} recorded."
@@ -381,6 +397,11 @@ def _parse_due(value: str, ctx: Context):
         return parse_user_date(value, today=ctx.today)
     except DateParseError as err:
         raise CommandError(str(err), "Or due=none: due at the next Board meeting.") from None
+
+
+def _free_text(options: dict[str, str]) -> dict[str, str]:
+    """The options whose text is kept as typed: checked for personal data."""
+    return {key: value for key, value in options.items() if key in TEXT_FIELDS or key == "note"}
 
 
 def _check_length(name: str, value: str, limit: int) -> None:

@@ -91,7 +91,7 @@ COMMANDS: tuple[Command, ...] = (
         "Mark an action complete (Blue), saying what it achieved.",
         PARTNERS,
         actions.done,
-        frozenset({"note"}),
+        frozenset({"note", actions.ALLOW_OPTION}),
     ),
     Command(
         ("action", "note"),

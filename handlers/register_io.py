@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from handlers.errors import CommandError
 from handlers.parsing import clean
+from handlers.personal_data import import_screen, record_allowed
 from handlers.vocab import parse_rag, parse_ref, parse_strands, parse_yes_no
 from models.actions import (
     EVERYTHING,
@@ -122,9 +123,18 @@ def read_rows(text: str, *, json_format: bool) -> list[dict]:
 
 
 def import_rows(
-    session: Session, board: Board, rows: Iterable[dict], now: datetime
+    session: Session,
+    board: Board,
+    rows: Iterable[dict],
+    now: datetime,
+    *,
+    allow_personal: bool = False,
 ) -> ImportResult:
-    """Create or update actions from rows; the same file twice changes nothing the second time."""
+    """Create or update actions from rows; the same file twice changes nothing the second time.
+
+    A row whose text looks like personal data is refused, naming the row, unless `allow_personal`
+    (then its action's history records that the check was overridden).
+    """
     result = ImportResult()
     areas = {}
     existing = _natural_keys(session, board)
@@ -145,7 +155,11 @@ def import_rows(
                 fields[k] for k in ("issue", "action_text", "barriers", "outcomes", "leads")
             ):
                 continue  # a key crime area listed without actions yet
-            _import_one(session, board, area.id, row, fields, existing, now, result)
+            texts = {label: fields[column] for label, _, column in _TEXT_COLUMNS}
+            allowed = import_screen(texts, allow_personal)
+            action = _import_one(session, board, area.id, row, fields, existing, now, result)
+            if action.ref not in result.unchanged:
+                record_allowed(session, action, allowed, now=now, actor=None)
         except CommandError as err:
             raise CommandError(f"Row {number}: {err.message}", err.hint) from None
     return result
@@ -191,7 +205,7 @@ def _row_fields(session: Session, board: Board, row: dict, result: ImportResult)
     }
 
 
-def _import_one(session, board, area_id, row, fields, existing, now, result) -> None:
+def _import_one(session, board, area_id, row, fields, existing, now, result) -> Action:
     ref = _text(row.get("ref"))
     number = parse_ref(ref) if ref else None
     key = (area_id, fields["issue"], fields["action_text"])
@@ -215,12 +229,13 @@ def _import_one(session, board, area_id, row, fields, existing, now, result) -> 
             action.updated_at = updated_at
         existing[key] = action
         result.created.append(action.ref)
-        return
+        return action
     changes = {"area_id": area_id, **fields}
     if update_action(session=session, action=action, now=now, actor=None, changes=changes):
         result.updated.append(action.ref)
     else:
         result.unchanged.append(action.ref)
+    return action
 
 
 def _natural_keys(session: Session, board: Board) -> dict[tuple, Action]:
