@@ -22,7 +22,7 @@ from handlers.replies import Reply, error_reply
 from models.actions import areas_by_id, leads_of, strands_of
 from models.boards import list_areas
 from models.people import list_partners
-from models.tables import Action
+from models.tables import Action, Rag
 
 TEXT_FIELDS = {"title": "issue", "action": "action_text", "barriers": "barriers",
                "outcomes": "outcomes"}  # fmt: skip
@@ -61,6 +61,8 @@ class Outcome:
 
     reply: Reply
     errors: dict[str, str] = field(default_factory=dict)
+    # Set when the action changed since the form was drawn: the action at its current version.
+    moved_on: Target | None = None
 
     @property
     def error(self) -> bool:
@@ -97,12 +99,13 @@ def complete(session: Session, ctx: Context, target: Target, outcome: str) -> Ou
         return _invalid("outcome", "Say what the action achieved.")
     if len(outcome) > actions.NOTE_LIMIT:
         return _invalid("outcome", _too_long(outcome, actions.NOTE_LIMIT))
-    if refusal := check_writable(session, ctx, target):
-        return Outcome(refusal)
     args, version = Args([target.ref], {"note": outcome}), target.version
-    return _on_field(
+    result = _checked(session, ctx, target) or _on_field(
         session, ctx, lambda: actions.done(session, ctx, args, expected_version=version), "outcome"
     )
+    if result.moved_on and any(item.rag == Rag.BLUE for item in result.reply.items):
+        result.moved_on = None  # closed meanwhile: nothing left to retry
+    return result
 
 
 def add_note(session: Session, ctx: Context, target: Target, text: str) -> Outcome:
@@ -112,8 +115,8 @@ def add_note(session: Session, ctx: Context, target: Target, text: str) -> Outco
         return _invalid("note", "Write the note.")
     if len(text) > actions.NOTE_LIMIT:
         return _invalid("note", _too_long(text, actions.NOTE_LIMIT))
-    if refusal := check_writable(session, ctx, target):
-        return Outcome(refusal)
+    if refused := _checked(session, ctx, target):
+        return refused
     raw, version = f"{target.ref} {text}", target.version
     return _on_field(
         session, ctx, lambda: actions.note(session, ctx, raw, expected_version=version), "note"
@@ -122,13 +125,8 @@ def add_note(session: Session, ctx: Context, target: Target, text: str) -> Outco
 
 def check_writable(session: Session, ctx: Context, target: Target) -> Reply | None:
     """Why the caller may not change this action now (None: they may), before they fill a form."""
-    try:
-        writable_action(session, ctx, target.ref, target.version)
-    except ChangedMeanwhile as err:
-        return _with_current_state(session, ctx, err)
-    except CommandError as err:
-        return error_reply(err.message, err.hint)
-    return None
+    refused = _checked(session, ctx, target)
+    return refused.reply if refused else None
 
 
 def current_state(session: Session, ctx: Context, ref: str) -> Reply:
@@ -268,9 +266,40 @@ def _same(value: object, current: object) -> bool:
 
 def _update(session: Session, ctx: Context, target: Target, options: dict[str, str]) -> Reply:
     args = Args([target.ref], options)
-    return _guarded(
-        session, ctx, lambda: actions.update(session, ctx, args, expected_version=target.version)
-    )
+
+    def run() -> Reply:
+        # Controls are never drawn on a completed action, so one without a version (an older
+        # message) that meets a completed action was drawn before it closed: don't reopen it.
+        if target.version is None and writable_action(session, ctx, target.ref).rag == Rag.BLUE:
+            current = current_state(session, ctx, target.ref)
+            return Reply(
+                title=f"{target.ref} was marked complete since this was shown, so your change "
+                "was not saved.",
+                hint=f"Reopen it with `action update {target.ref} rag=amber` if it is needed.",
+                error=True,
+                items=current.items,
+                source=current.source,
+            )
+        return actions.update(session, ctx, args, expected_version=target.version)
+
+    return _guarded(session, ctx, run)
+
+
+def _checked(session: Session, ctx: Context, target: Target) -> Outcome | None:
+    """A refusal if the caller may not change the action now, or it moved on; None if they may."""
+    try:
+        writable_action(session, ctx, target.ref, target.version)
+    except ChangedMeanwhile as err:
+        return _moved(session, ctx, err)
+    except CommandError as err:
+        return Outcome(error_reply(err.message, err.hint))
+    return None
+
+
+def _moved(session: Session, ctx: Context, err: ChangedMeanwhile) -> Outcome:
+    reply = _with_current_state(session, ctx, err)
+    version = reply.items[0].version if reply.items else None
+    return Outcome(reply, moved_on=Target(err.ref, version))
 
 
 def _on_field(
@@ -286,7 +315,7 @@ def _on_field(
     try:
         return Outcome(run())
     except ChangedMeanwhile as err:
-        return Outcome(_with_current_state(session, ctx, err))
+        return _moved(session, ctx, err)
     except CommandError as err:
         key = next((k for k in fields if f"{k}=" in err.message), fallback)
         message = err.message + (f" {err.hint}" if err.hint else "")

@@ -261,6 +261,27 @@ def test_add_note_records_the_note_as_an_update(slack, board_engine):
     assert (last.field, last.note) == ("note", "Met the NCA <and> HMRC")
 
 
+def test_a_note_whose_action_changed_meanwhile_is_kept_in_the_form_to_send_again(
+    slack, board_engine, console
+):
+    listing = slack.command(COLP, "action status")
+    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_NOTE, "A-1"))
+    form = slack.stub.view()
+    assert not console.as_user(SECRETARIAT).ask("action update A-1 rag=red").error
+    answer = slack.submit(COLP, form, {"note": "Met the analysts"})
+    assert answer.json["response_action"] == "update"
+    again = answer.json["view"]
+    shown = json.dumps(again, ensure_ascii=False)
+    assert "A-1 was changed by David MacKintosh a moment ago" in shown and "🔴 Red" in shown
+    (box,) = [b for b in again["blocks"] if b["type"] == "input"]
+    assert box["element"]["initial_value"] == "Met the analysts"
+    assert json.loads(again["private_metadata"])["target"] == "A-1:2"
+    assert _changes(board_engine, 1)[-1].field == "rag"  # nothing added yet
+    assert slack.submit(COLP, again).body == ""
+    assert (_changes(board_engine, 1)[-1].field, _changes(board_engine, 1)[-1].note) == (
+        "note", "Met the analysts")  # fmt: skip
+
+
 def test_a_click_after_losing_permission_is_explained_in_the_form(slack, board_engine, console):
     listing = slack.command(COLP, "action status")
     assert not console.as_user(SECRETARIAT).ask("action update A-1 lead=CST").error
@@ -324,3 +345,13 @@ def test_mark_complete_from_a_reminder_redraws_the_dm_after_the_form(
     item = [b for b in kept["blocks"] if slack_ids.block_ref(b.get("block_id", "")) == "A-1"]
     assert "🔵 Blue" in item[0]["text"]["text"]
     assert not [b for b in item if b["type"] == "actions"]  # nothing left to press twice
+
+
+def test_an_older_control_never_reopens_an_action_completed_since(dm_slack, reminder, board_engine):
+    assert dm_slack.command(COLP, 'action done A-1 note="Live"').text.startswith("Updated A-1")
+    select_ = _button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    # A control drawn without a version, as by older versions of the app.
+    dm_slack.click(COLP, select_, choose="A-1|green", message=reminder)
+    assert _action(board_engine, 1).rag == "blue"
+    told = next(c for c in dm_slack.stub.calls_to("response") if c.data.get("text"))
+    assert told.data["text"].startswith("⚠ A-1 was marked complete since this was shown")

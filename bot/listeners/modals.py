@@ -17,10 +17,12 @@ from bot.listeners.interactions import Origin
 from bot.listeners.runtime import Runtime
 from bot.render.modals import (
     action_form_view,
+    complete_view,
     field_errors,
     form_values,
     loading_view,
     message_view,
+    note_view,
 )
 from bot.slack_ids import VIEW_ACTION_FORM, VIEW_COMPLETE, VIEW_NOTE
 from handlers import forms
@@ -33,17 +35,21 @@ SAVING = Reply(title="Saving…", text="This can take a moment; the result will 
 def register(app: App, runtime: Runtime) -> None:
     """Listen for form submissions."""
 
+    tz = runtime.settings.tz
+
     @app.view(VIEW_COMPLETE)
     def complete_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         outcome = str(form_values(view).get("outcome") or "")
         _submit(runtime, client, ack, body, lambda session, ctx, target: forms.complete(
-            session, ctx, target, outcome))  # fmt: skip
+            session, ctx, target, outcome), reopen=lambda target, metadata, notice: complete_view(
+            target.ref, metadata, outcome, notice, tz))  # fmt: skip
 
     @app.view(VIEW_NOTE)
     def note_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         note = str(form_values(view).get("note") or "")
         _submit(runtime, client, ack, body, lambda session, ctx, target: forms.add_note(
-            session, ctx, target, note))  # fmt: skip
+            session, ctx, target, note), reopen=lambda target, metadata, notice: note_view(
+            target.ref, metadata, note, notice, tz))  # fmt: skip
 
     @app.view(VIEW_ACTION_FORM)
     def action_form_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -86,11 +92,14 @@ def _submit(
     use_case: Callable,
     *,
     new_allowed: bool = False,
+    reopen: Callable[[Target, str, Reply], dict] | None = None,
 ) -> None:
     """Save a form within Slack's 3 seconds: errors, a refusal, or closed and redrawn.
 
     `use_case(session, ctx, target)` saves it; the target (the action and the version the form
-    was drawn at; None for a new action where `new_allowed`) comes from the form's metadata.
+    was drawn at; None for a new action where `new_allowed`) comes from the form's metadata. If
+    the action changed meanwhile, `reopen(target, metadata, notice)` draws the form again at the
+    current version, saying who changed it, with what was typed still in it.
     """
     user_id, view = body["user"]["id"], body.get("view") or {}
     try:
@@ -118,6 +127,9 @@ def _submit(
         ack(response_action="update", view=message_view(SAVING, runtime.settings.tz))
     elif outcome.errors:
         ack(**field_errors(outcome.errors))
+    elif outcome.moved_on and reopen is not None:
+        metadata = interactions.form_metadata(outcome.moved_on, origin)
+        ack(response_action="update", view=reopen(outcome.moved_on, metadata, outcome.reply))
     elif outcome.reply.error:
         ack(response_action="update", view=_result_view(runtime, outcome))
     else:

@@ -17,6 +17,7 @@ TITLE = 24  # characters in a modal's title and its buttons
 OPTION_TEXT = 75
 MAX_OPTIONS = 100
 INPUT_TEXT = 3000  # Slack's most for a plain-text input
+MAX_NOTICE = 10
 LABELS = {
     "area": "Key crime area",
     "lead": "Lead partners",
@@ -45,17 +46,32 @@ def message_view(reply: Reply, tz: ZoneInfo, title: str = "soc-bot") -> dict:
     return _modal(title, render_blocks(reply, tz, interactive=False, max_blocks=MAX_HOME_BLOCKS))
 
 
-def complete_view(ref: str, metadata: str) -> dict:
-    """Mark complete: the confirmation and the outcome it needs, in one step."""
+def complete_view(
+    ref: str,
+    metadata: str,
+    value: str = "",
+    notice: Reply | None = None,
+    tz: ZoneInfo | None = None,
+) -> dict:
+    """Mark complete: the confirmation and the outcome it needs, in one step (`notice` on top,
+    e.g. that the action changed meanwhile, with what was typed kept as `value`)."""
     text = (f"*{escape(ref)}* will be marked complete (🔵 Blue). What did it achieve? The outcome "
             "is kept in its history and reported to the Board.")  # fmt: skip
-    blocks = [_section(text), _text_input("outcome", "Outcome", optional=False)]
+    blocks = [_section(text), _text_input("outcome", "Outcome", value, optional=False)]
+    blocks = _notice_blocks(notice, tz) + blocks
     return _form(slack_ids.VIEW_COMPLETE, "Mark complete?", "Mark complete", blocks, metadata)
 
 
-def note_view(ref: str, metadata: str) -> dict:
-    """Add note: one box; the note counts as an update."""
-    blocks = [_text_input("note", f"Progress on {ref}", optional=False)]
+def note_view(
+    ref: str,
+    metadata: str,
+    value: str = "",
+    notice: Reply | None = None,
+    tz: ZoneInfo | None = None,
+) -> dict:
+    """Add note: one box; the note counts as an update (`notice` and `value` as for Complete)."""
+    blocks = [_text_input("note", f"Progress on {ref}", value, optional=False)]
+    blocks = _notice_blocks(notice, tz) + blocks
     return _form(slack_ids.VIEW_NOTE, f"Note on {ref}", "Add note", blocks, metadata)
 
 
@@ -120,6 +136,15 @@ def form_values(view: dict) -> dict[str, object]:
         else:
             values[key] = element.get("value") or ""
     return values
+
+
+def _notice_blocks(notice: Reply | None, tz: ZoneInfo | None) -> list[dict]:
+    if notice is None or tz is None:
+        return []
+    return [
+        *render_blocks(notice, tz, interactive=False, max_blocks=MAX_NOTICE),
+        {"type": "divider"},
+    ]
 
 
 def _area_input(form: ActionForm, value: object) -> dict:
