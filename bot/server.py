@@ -33,6 +33,9 @@ def create_wsgi_app(
 
     @web.post(EVENTS_PATH)
     def slack_events():
+        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+            # Unsigned, as far as we are concerned: bolt's check would raise on it, not refuse.
+            return "", 401
         return handler.handle(request)
 
     @web.get("/healthz")
