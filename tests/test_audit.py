@@ -191,8 +191,9 @@ def test_upgrading_seals_history_written_before_the_chain(db_url, capsys, monkey
         for n, field in enumerate(["created", "rag", "note"], start=1):
             connection.execute(
                 text(
-                    "INSERT INTO actionchange (id, board_id, action_id, at, actor_name, "
-                    f"field, note) VALUES ({n}, 1, 1, '2027-01-02 09:00:0{n}', 'import', '{field}', 'n{n}')"
+                    "INSERT INTO actionchange (id, board_id, action_id, at, actor_name, field, "
+                    f"note) VALUES ({n}, 1, 1, '2027-01-02 09:00:0{n}', 'import', '{field}', "
+                    f"'n{n}')"
                 )
             )
     upgrade(engine)
