@@ -100,12 +100,15 @@ def complete(session: Session, ctx: Context, target: Target, outcome: str) -> Ou
     if len(outcome) > actions.NOTE_LIMIT:
         return _invalid("outcome", _too_long(outcome, actions.NOTE_LIMIT))
     args, version = Args([target.ref], {"note": outcome}), target.version
-    result = _checked(session, ctx, target) or _on_field(
-        session, ctx, lambda: actions.done(session, ctx, args, expected_version=version), "outcome"
+    return _unless_closed(
+        check_writable(session, ctx, target)
+        or _on_field(
+            session,
+            ctx,
+            lambda: actions.done(session, ctx, args, expected_version=version),
+            "outcome",
+        )
     )
-    if result.moved_on and any(item.rag == Rag.BLUE for item in result.reply.items):
-        result.moved_on = None  # closed meanwhile: nothing left to retry
-    return result
 
 
 def add_note(session: Session, ctx: Context, target: Target, text: str) -> Outcome:
@@ -115,7 +118,7 @@ def add_note(session: Session, ctx: Context, target: Target, text: str) -> Outco
         return _invalid("note", "Write the note.")
     if len(text) > actions.NOTE_LIMIT:
         return _invalid("note", _too_long(text, actions.NOTE_LIMIT))
-    if refused := _checked(session, ctx, target):
+    if refused := check_writable(session, ctx, target):
         return refused
     raw, version = f"{target.ref} {text}", target.version
     return _on_field(
@@ -123,10 +126,22 @@ def add_note(session: Session, ctx: Context, target: Target, text: str) -> Outco
     )
 
 
-def check_writable(session: Session, ctx: Context, target: Target) -> Reply | None:
-    """Why the caller may not change this action now (None: they may), before they fill a form."""
-    refused = _checked(session, ctx, target)
-    return refused.reply if refused else None
+def check_writable(
+    session: Session, ctx: Context, target: Target, *, closing: bool = False
+) -> Outcome | None:
+    """Why the caller may not change this action now (None: they may), e.g. as a form opens.
+
+    If it only moved on since the control was drawn, `moved_on` says where to start again
+    (unless `closing` it and it has been closed meanwhile).
+    """
+    try:
+        writable_action(session, ctx, target.ref, target.version)
+    except ChangedMeanwhile as err:
+        moved = _moved(session, ctx, err)
+        return _unless_closed(moved) if closing else moved
+    except CommandError as err:
+        return Outcome(error_reply(err.message, err.hint))
+    return None
 
 
 def current_state(session: Session, ctx: Context, ref: str) -> Reply:
@@ -285,15 +300,10 @@ def _update(session: Session, ctx: Context, target: Target, options: dict[str, s
     return _guarded(session, ctx, run)
 
 
-def _checked(session: Session, ctx: Context, target: Target) -> Outcome | None:
-    """A refusal if the caller may not change the action now, or it moved on; None if they may."""
-    try:
-        writable_action(session, ctx, target.ref, target.version)
-    except ChangedMeanwhile as err:
-        return _moved(session, ctx, err)
-    except CommandError as err:
-        return Outcome(error_reply(err.message, err.hint))
-    return None
+def _unless_closed(outcome: Outcome) -> Outcome:
+    if outcome.moved_on and any(item.rag == Rag.BLUE for item in outcome.reply.items):
+        outcome.moved_on = None  # closed meanwhile: nothing left to retry
+    return outcome
 
 
 def _moved(session: Session, ctx: Context, err: ChangedMeanwhile) -> Outcome:

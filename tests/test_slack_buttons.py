@@ -282,6 +282,22 @@ def test_a_note_whose_action_changed_meanwhile_is_kept_in_the_form_to_send_again
         "note", "Met the analysts")  # fmt: skip
 
 
+def test_mark_complete_drawn_before_a_change_starts_again_at_the_current_version(
+    slack, board_engine, console
+):
+    listing = slack.command(COLP, "action status")
+    assert not console.as_user(SECRETARIAT).ask("action update A-1 rag=red").error
+    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"),
+                listing.response_url)  # fmt: skip
+    form = slack.stub.view()  # as updated once the click was checked
+    assert json.loads(form["private_metadata"])["target"] == "A-1:2"
+    assert "A-1 was changed by David MacKintosh" in json.dumps(form["blocks"])
+    (redrawn,) = slack.stub.calls_to("response")  # the stale listing, drawn afresh
+    assert "A-1:2|green" in json.dumps(redrawn.data["blocks"])
+    assert slack.submit(COLP, form, {"outcome": "Done anyway"}).body == ""
+    assert _action(board_engine, 1).rag == "blue"
+
+
 def test_a_click_after_losing_permission_is_explained_in_the_form(slack, board_engine, console):
     listing = slack.command(COLP, "action status")
     assert not console.as_user(SECRETARIAT).ask("action update A-1 lead=CST").error

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.listeners import interactions
-from bot.listeners.interactions import Origin
+from bot.listeners.interactions import Origin, form_metadata
 from bot.listeners.modals import open_action_form
 from bot.listeners.respond import post
 from bot.listeners.runtime import Runtime
@@ -111,21 +111,30 @@ def _change(
 def _open_small_form(
     runtime: Runtime, client: WebClient, body: dict, action: dict, kind: str, target: Target
 ) -> None:
-    """Open Mark complete or Add note at once, then say so in it if the click is refused."""
-    user_id = body["user"]["id"]
+    """Open Mark complete or Add note at once, then check the click: refused, the form says why;
+    drawn before someone else changed the action, it starts again at the current version."""
+    user_id, tz = body["user"]["id"], runtime.settings.tz
     origin = Origin.of_click(body, action.get("block_id") or "", target.ref)
-    metadata = interactions.form_metadata(target, origin)
-    view = complete_view(target.ref, metadata) if kind == OPERATION_DONE else note_view(
-        target.ref, metadata)  # fmt: skip
-    opened = client.views_open(trigger_id=body["trigger_id"], view=view)
+    form = complete_view if kind == OPERATION_DONE else note_view
+    opened = client.views_open(
+        trigger_id=body["trigger_id"], view=form(target.ref, form_metadata(target, origin))
+    )
 
     def check() -> None:
-        refusal = interactions.use(runtime, user_id,
-                                   lambda session, ctx: forms.check_writable(session, ctx, target),
-                                   read_only=True)  # fmt: skip
-        if refusal is not None:
-            view = message_view(refusal, runtime.settings.tz, "Not possible")
-            client.views_update(view_id=opened["view"]["id"], view=view)
+        refused = interactions.use(runtime, user_id, lambda session, ctx: forms.check_writable(
+            session, ctx, target, closing=kind == OPERATION_DONE), read_only=True)  # fmt: skip
+        if refused is None:
+            return
+        reply = getattr(refused, "reply", refused)  # the runner's own failures are replies
+        moved_on = getattr(refused, "moved_on", None)
+        if moved_on:
+            view = form(moved_on.ref, form_metadata(moved_on, origin), "", reply, tz)
+        else:
+            view = message_view(reply, tz, "Not possible")
+        client.views_update(view_id=opened["view"]["id"], view=view)
+        # What was clicked is out of date: draw it afresh.
+        interactions.redraw(runtime, client, user_id, origin, reply, body.get("message"),
+                            explain=False)  # fmt: skip
 
     runtime.within_budget(check, body.get("response_url"))
 
