@@ -3,11 +3,11 @@
 Each message is claimed (a ledger INSERT) before it is sent and marked sent afterwards. If a
 worker dies in between, its claim outlives the lease; whoever takes it over first asks Slack
 (`conversations.history`: the message metadata carries the ledger key) whether it went out, and
-resends only if it did not. Rate limits and 5xx are retried by the client; errors that resending
-cannot fix are recorded as failed and reported to the secretariat once.
+resends only if it did not (`bot.exactly_once`, shared with the priorities sender). Rate limits
+and 5xx are retried by the client; errors that resending cannot fix are recorded as failed and
+reported to the secretariat once.
 """
 
-import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.exactly_once import LedgerSender, outcome_of
 from bot.slack_delivery import Result, SlackDelivery
 from handlers.reminder_messages import failure_notice, when
 from handlers.reminders import Delivery, ReminderPlan, plan_reminders
@@ -34,21 +35,16 @@ from models.ledger import (
     SENT,
     SUPERSEDED,
     LedgerKey,
-    Outcome,
     assign_report,
-    finish,
     insert_new,
     key_of,
     new_row,
     open_rows,
     reported_in,
-    take_over,
     unreported_failures,
 )
 from models.people import list_members
 from models.tables import Board, Meeting, ReminderDelivery, Role
-
-log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=10)
 CHUNK = 25
@@ -117,6 +113,7 @@ class ReminderSender:
             board_slug,
         )
         self.lease, self.clock, self.chunk = lease, clock, chunk
+        self.ledger = LedgerSender(engine, self.slack, clock=clock, lease=lease)
 
     @property
     def client(self) -> WebClient:
@@ -190,8 +187,7 @@ class ReminderSender:
             if d.has_message else _row(d, board.id, NOTHING, now)
             for d in chunk
         ]  # fmt: skip
-        with session_scope(self.engine) as session:
-            inserted = insert_new(session=session, rows=rows)
+        inserted = self.ledger.claim(rows)
         claimed = [(inserted[d.key], d) for d in chunk if d.has_message and d.key in inserted]
         report.nothing += sum(1 for d in chunk if not d.has_message and d.key in inserted)
         report.busy += sum(1 for d in chunk if d.has_message and d.key not in inserted)
@@ -209,21 +205,8 @@ class ReminderSender:
         for row_id, delivery, future in waiting:
             result: Result = future.result()
             report.count(result.status, result.error)
-            outcomes.append(_outcome(row_id, delivery.send_to.slack_user_id, result))
-        self._finish(outcomes, token)
-
-    def _finish(self, outcomes: list[Outcome], token: str) -> None:
-        """Record outcomes of our claims in one transaction."""
-        if not outcomes:
-            return
-        with session_scope(self.engine) as session:
-            recorded = finish(session=session, token=token, now=self.clock(), outcomes=outcomes)
-            if recorded < len(outcomes) and session.get_bind().dialect.supports_sane_multi_rowcount:
-                # The lease ran out mid-send and another worker took some claims over.
-                log.warning(
-                    "%d reminder claims were taken over before they were recorded",
-                    len(outcomes) - recorded,
-                )
+            outcomes.append(outcome_of(row_id, delivery.send_to.slack_user_id, result))
+        self.ledger.finish(outcomes, token)
 
     def _recover(
         self,
@@ -234,35 +217,18 @@ class ReminderSender:
         report: PassReport,
     ) -> None:
         """Take over a retry or an abandoned claim: reconcile with Slack, then resend or settle."""
-        now = self.clock()
-        with session_scope(self.engine) as session:
-            mine = take_over(
-                session=session,
-                row_id=row.id,
-                old_token=row.claim_token,
-                new_token=token,
-                now=now,
-                stale_before=now - self.lease,
-            )
-        if not mine:
+
+        def content(row: ReminderDelivery, key: str) -> tuple[str, dict | None, str]:
+            user_id, reply, reason = self._resend_content(board, plan, row)
+            return user_id, self.slack.message(user_id, reply, key) if reply else None, reason
+
+        recovered = self.ledger.recover(row, token, content)
+        if recovered is None:
             report.busy += 1
-            return
-        key = key_of(row).text()
-        found = self.slack.find_sent(row.sent_to_user_id, key, row.created_at)
-        if found is not None:
-            if found.status == SENT:
-                report.reconciled += 1
-            else:
-                report.count(found.status, found.error)
-            self._finish([_outcome(row.id, row.sent_to_user_id, found)], token)
-            return
-        user_id, reply, reason = self._resend_content(board, plan, row)
-        if reply is None:
-            result = Result(SUPERSEDED, error=reason)
+        elif recovered.reconciled:
+            report.reconciled += 1
         else:
-            result = self.slack.post(self.slack.message(user_id, reply, key))
-        report.count(result.status, result.error)
-        self._finish([_outcome(row.id, user_id, result)], token)
+            report.count(recovered.result.status, recovered.result.error)
 
     def _resend_content(
         self, board: Board, plan: ReminderPlan, row: ReminderDelivery
@@ -331,12 +297,12 @@ class ReminderSender:
                 result = self.slack.post(self.slack.message(user_id, notice, key.text()))
             else:
                 result = Result(SUPERSEDED, error="another notice told these failures")
-            outcomes.append(_outcome(row_id, user_id, result))
+            outcomes.append(outcome_of(row_id, user_id, result))
             if result.status == SENT:
                 report.notices += 1
             else:
                 report.count(result.status, result.error)
-        self._finish(outcomes, token)
+        self.ledger.finish(outcomes, token)
 
 
 def _row(delivery: Delivery, board_id: int, status: str, now: datetime, **extra) -> dict:
@@ -349,10 +315,6 @@ def _row(delivery: Delivery, board_id: int, status: str, now: datetime, **extra)
         due_at=delivery.point.at,
         **extra,
     )
-
-
-def _outcome(row_id: int, user_id: str, result: Result) -> Outcome:
-    return Outcome(row_id, result.status, result.channel, result.ts, result.error, user_id)
 
 
 def _meeting_starts(session: Session, meeting_ids: list[int]) -> dict[int, datetime]:

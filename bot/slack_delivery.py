@@ -85,10 +85,14 @@ def result_of(error: Exception) -> Result:
 
 
 class SlackDelivery:
-    """Posts reminder DMs carrying their ledger key, and looks for them after a crash."""
+    """Posts DMs carrying their ledger key, and looks for them after a crash.
 
-    def __init__(self, client: WebClient, tz: ZoneInfo) -> None:
-        self.client, self.tz = client, tz
+    `event_type` names the ledger in the message metadata, so keys of different ledgers (reminders,
+    priorities) never match each other.
+    """
+
+    def __init__(self, client: WebClient, tz: ZoneInfo, *, event_type: str = EVENT_TYPE) -> None:
+        self.client, self.tz, self.event_type = client, tz, event_type
 
     def message(self, user_id: str, reply: Reply, key: str) -> dict:
         """The chat.postMessage arguments: a user id as channel posts in the app's DM."""
@@ -105,7 +109,7 @@ class SlackDelivery:
             "channel": user_id,
             "text": fallback_text(outline, self.tz),
             "blocks": render_blocks(reply, self.tz),
-            "metadata": {"event_type": EVENT_TYPE, "event_payload": {"key": key}},
+            "metadata": {"event_type": self.event_type, "event_payload": {"key": key}},
             "unfurl_links": False,
             "unfurl_media": False,
         }
@@ -117,8 +121,8 @@ class SlackDelivery:
         except Exception as error:  # noqa: BLE001  (result_of re-raises what it does not know)
             result = result_of(error)
             key = message["metadata"]["event_payload"]["key"]
-            log.warning("reminder %s to %s: %s (%s)", key, message["channel"], result.error,
-                        result.status)  # fmt: skip
+            log.warning("%s %s to %s: %s (%s)", self.event_type, key, message["channel"],
+                        result.error, result.status)  # fmt: skip
             return result
         return Result(SENT, channel=response.get("channel") or "", ts=response.get("ts") or "")
 
@@ -139,7 +143,7 @@ class SlackDelivery:
                 for message in page.get("messages") or []:
                     metadata = message.get("metadata") or {}
                     payload = metadata.get("event_payload") or {}
-                    if metadata.get("event_type") == EVENT_TYPE and payload.get("key") == key:
+                    if metadata.get("event_type") == self.event_type and payload.get("key") == key:
                         return Result(SENT, channel=channel, ts=message.get("ts", ""))
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not page.get("has_more") or not cursor:

@@ -1,8 +1,12 @@
-"""The reminder delivery ledger: claim a message before sending it, then record what happened.
+"""The delivery ledger: claim a message before sending it, then record what happened.
 
-A message is claimed by INSERT under a unique key (meeting, point, recipient, kind): whoever
+A message is claimed by INSERT under a unique key (scope, point, recipient, kind): whoever
 inserts the row sends it, anyone else skips it. A claim left behind by a worker that died is
 taken over by a compare-and-set UPDATE on its claim token once it is older than the lease.
+
+Two tables keep this ledger with the same columns and protocol: `ReminderDelivery` (scoped to a
+meeting, the default here) and `PriorityDelivery` (scoped to a priorities exercise); each
+function takes the table as `model`.
 """
 
 from collections.abc import Iterable
@@ -14,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from models.tables import ReminderDelivery
+from models.tables import PriorityDelivery, ReminderDelivery
 
 CLAIMED, SENT, FAILED, RETRY, SUPERSEDED, NOTHING = (
     "claimed",
@@ -28,25 +32,35 @@ STATUSES = (SENT, CLAIMED, RETRY, FAILED, SUPERSEDED, NOTHING)
 FINAL = frozenset({SENT, FAILED, SUPERSEDED, NOTHING})
 REMINDER, DIGEST, FAILURES = "reminder", "digest", "failures"
 _TABLE = ReminderDelivery.__table__
+LedgerRow = ReminderDelivery | PriorityDelivery
+Ledger = type[ReminderDelivery] | type[PriorityDelivery]
+# The column naming what each ledger's messages are about.
+SCOPE_COLUMNS: dict[Ledger, str] = {ReminderDelivery: "meeting_id", PriorityDelivery: "exercise_id"}
 
 
 @dataclass(frozen=True, order=True)
 class LedgerKey:
-    """What makes a message unique: the meeting, the reminder point, whose it is, and its kind."""
+    """What makes a message unique: its scope (meeting or exercise), point, recipient and kind."""
 
-    meeting_id: int
+    scope_id: int
     point: str
     recipient_member_id: int
     kind: str
 
+    @property
+    def meeting_id(self) -> int:
+        """The meeting a reminder ledger key belongs to."""
+        return self.scope_id
+
     def text(self) -> str:
         """The key as carried in the Slack message's metadata."""
-        return f"{self.meeting_id}/{self.point}/{self.recipient_member_id}/{self.kind}"
+        return f"{self.scope_id}/{self.point}/{self.recipient_member_id}/{self.kind}"
 
 
-def key_of(row: ReminderDelivery) -> LedgerKey:
+def key_of(row: LedgerRow) -> LedgerKey:
     """A ledger row's key."""
-    return LedgerKey(row.meeting_id, row.point, row.recipient_member_id, row.kind)
+    scope = getattr(row, SCOPE_COLUMNS[type(row)])
+    return LedgerKey(scope, row.point, row.recipient_member_id, row.kind)
 
 
 def new_row(
@@ -62,11 +76,15 @@ def new_row(
     on_behalf_of: str = "",
     action_count: int = 0,
     error: str = "",
+    model: Ledger = ReminderDelivery,
+    extra: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """Column values for one ledger row (every column, for a multi-row INSERT)."""
+    """Column values for one ledger row (every column, for a multi-row INSERT); `extra` adds the
+    columns only `model` has."""
     return {
+        **(extra or {}),
         "board_id": board_id,
-        "meeting_id": key.meeting_id,
+        SCOPE_COLUMNS[model]: key.scope_id,
         "point": key.point,
         "recipient_member_id": key.recipient_member_id,
         "kind": key.kind,
@@ -88,25 +106,32 @@ def new_row(
     }
 
 
-def insert_new(*, session: Session, rows: list[dict[str, object]]) -> dict[LedgerKey, int]:
+def insert_new(
+    *, session: Session, rows: list[dict[str, object]], model: Ledger = ReminderDelivery
+) -> dict[LedgerKey, int]:
     """Insert the rows whose key is free; returns the ids of those inserted (ours), by key."""
     if not rows:
         return {}
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    columns = _TABLE.c
+    table = model.__table__
+    columns = table.c
     # One cached statement, executed for many rows ("insertmanyvalues"): a conflicting row is
     # skipped and returns nothing, so what comes back is exactly what we claimed.
     statement = (
-        insert(_TABLE)
+        insert(table)
         .on_conflict_do_nothing()
         .returning(
-            columns.id, columns.meeting_id, columns.point, columns.recipient_member_id, columns.kind
+            columns.id,
+            columns[SCOPE_COLUMNS[model]],
+            columns.point,
+            columns.recipient_member_id,
+            columns.kind,
         )
     )
     return {
-        LedgerKey(meeting_id, point, recipient, kind): row_id
-        for row_id, meeting_id, point, recipient, kind in session.exec(statement, params=rows)
+        LedgerKey(scope_id, point, recipient, kind): row_id
+        for row_id, scope_id, point, recipient, kind in session.exec(statement, params=rows)
     }
 
 
@@ -121,13 +146,12 @@ def rows_for_meetings(
     return {key_of(row): row for row in session.exec(query)}
 
 
-def open_rows(*, session: Session, board_id: int) -> list[ReminderDelivery]:
+def open_rows(
+    *, session: Session, board_id: int, model: Ledger = ReminderDelivery
+) -> list[LedgerRow]:
     """Rows claimed but not finished, or waiting for a retry."""
-    query = select(ReminderDelivery).where(
-        ReminderDelivery.board_id == board_id,
-        ReminderDelivery.status.in_((CLAIMED, RETRY)),
-    )
-    return list(session.exec(query.order_by(ReminderDelivery.id)))
+    query = select(model).where(model.board_id == board_id, model.status.in_((CLAIMED, RETRY)))
+    return list(session.exec(query.order_by(model.id)))
 
 
 def take_over(
@@ -138,20 +162,22 @@ def take_over(
     new_token: str,
     now: datetime,
     stale_before: datetime,
+    model: Ledger = ReminderDelivery,
 ) -> bool:
     """Atomically claim a retry row, or a claim older than the lease; False if someone else did."""
+    table = model.__table__
     statement = (
-        update(_TABLE)
+        update(table)
         .where(
-            _TABLE.c.id == row_id,
-            _TABLE.c.claim_token == old_token,
+            table.c.id == row_id,
+            table.c.claim_token == old_token,
             or_(
-                _TABLE.c.status == RETRY,
-                and_(_TABLE.c.status == CLAIMED, _TABLE.c.claimed_at <= stale_before),
+                table.c.status == RETRY,
+                and_(table.c.status == CLAIMED, table.c.claimed_at <= stale_before),
             ),
         )
         .values(
-            status=CLAIMED, claim_token=new_token, claimed_at=now, attempts=_TABLE.c.attempts + 1
+            status=CLAIMED, claim_token=new_token, claimed_at=now, attempts=table.c.attempts + 1
         )
     )
     return session.exec(statement).rowcount == 1
@@ -169,13 +195,21 @@ class Outcome:
     sent_to_user_id: str = ""
 
 
-def finish(*, session: Session, token: str, now: datetime, outcomes: list[Outcome]) -> int:
+def finish(
+    *,
+    session: Session,
+    token: str,
+    now: datetime,
+    outcomes: list[Outcome],
+    model: Ledger = ReminderDelivery,
+) -> int:
     """Record outcomes of our claims in one statement; returns how many claims were still ours."""
     if not outcomes:
         return 0
-    columns = _TABLE.c
+    table = model.__table__
+    columns = table.c
     statement = (
-        update(_TABLE)
+        update(table)
         .where(
             columns.id == bindparam("row_id"),
             columns.claim_token == token,

@@ -281,3 +281,114 @@ def _bump_register_version(session: Session, _context) -> None:
             .execution_options(synchronize_session=False)
         )
         session.connection().execute(statement)
+
+
+# --- The priorities exercise (report, para 14) ----------------------------------------------------
+
+
+class Stance(enum.StrEnum):
+    """What a partner says about a key crime area in a priorities exercise."""
+
+    LEAD = "lead"
+    CONTRIBUTE = "contribute"
+    NOT_RELEVANT = "not-relevant"
+
+
+class PriorityExercise(SQLModel, table=True):
+    """A round asking each partner which key crime areas matter to its service."""
+
+    __table_args__ = (Index("ix_priorityexercise_board_opened", "board_id", "opened_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    opened_at: datetime = Field(sa_column=_utc(nullable=False))
+    opened_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    opened_by_name: str = Field(default="", max_length=200)
+    # The last day answers are taken (Board time); the exercise closes at the midnight after it.
+    closes_on: date
+    closes_at: datetime = Field(sa_column=_utc(nullable=False))
+    # When partners who have not answered are reminded; None if that moment had passed at opening.
+    reminder_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class PriorityExerciseArea(SQLModel, table=True):
+    """A key crime area asked about in an exercise (fixed when it opens)."""
+
+    exercise_id: int = Field(foreign_key="priorityexercise.id", primary_key=True)
+    area_id: int = Field(foreign_key="crimearea.id", primary_key=True)
+    position: int = Field(default=0)
+
+
+class PriorityAnswer(SQLModel, table=True):
+    """One partner's answer; a later one supersedes it (the highest version is current)."""
+
+    __table_args__ = (UniqueConstraint("exercise_id", "partner_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    exercise_id: int = Field(foreign_key="priorityexercise.id", index=True)
+    partner_id: int = Field(foreign_key="partner.id")
+    version: int = Field(default=1)
+    answered_at: datetime = Field(sa_column=_utc(nullable=False))
+    answered_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    answered_by_name: str = Field(default="", max_length=200)
+    # The partner's own current priorities, in its words.
+    note: str = Field(default="", max_length=3000)
+
+
+class PriorityStance(SQLModel, table=True):
+    """What one answer says about one area (areas left unanswered have no row)."""
+
+    answer_id: int = Field(foreign_key="priorityanswer.id", primary_key=True)
+    area_id: int = Field(foreign_key="crimearea.id", primary_key=True)
+    stance: str = Field(max_length=16)
+
+
+class PriorityDecision(SQLModel, table=True):
+    """The Board's chosen priorities as recorded (the areas' `priority` flags follow the latest)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    exercise_id: int | None = Field(default=None, foreign_key="priorityexercise.id")
+    decided_at: datetime = Field(sa_column=_utc(nullable=False))
+    decided_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    decided_by_name: str = Field(default="", max_length=200)
+    # The chosen areas' names, separated by "|", as they were called when chosen.
+    area_names: str = Field(default="", max_length=4000)
+
+
+class PriorityDelivery(SQLModel, table=True):
+    """An exercise's direct message (invitation or reminder) in the exactly-once ledger.
+
+    The same columns and protocol as `ReminderDelivery` (see models.ledger), scoped to an exercise
+    rather than a meeting, and naming the partner the message asks.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("exercise_id", "point", "recipient_member_id", "kind"),
+        Index("ix_prioritydelivery_board_status", "board_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    exercise_id: int = Field(foreign_key="priorityexercise.id")
+    partner_id: int = Field(foreign_key="partner.id")
+    # "open" for the invitation, the reminder's local date (ISO) for the reminder.
+    point: str = Field(max_length=40)
+    recipient_member_id: int = Field(foreign_key="member.id")
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    days_before: int | None = None
+    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_to_user_id: str = Field(default="", max_length=32)
+    on_behalf_of: str = Field(default="", max_length=200)
+    action_count: int = Field(default=0)
+    claim_token: str = Field(default="", max_length=40)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = Field(default=0)
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    channel: str = Field(default="", max_length=32)
+    ts: str = Field(default="", max_length=32)
+    error: str = Field(default="", max_length=500)
+    report_key: str = Field(default="", max_length=40)
