@@ -27,6 +27,7 @@ class OpenAction:
     due_date: date | None
     confidential: bool
     updated_at: datetime
+    version: int
 
     @property
     def ref(self) -> str:
@@ -108,6 +109,7 @@ def reminder_reply(
                     Fact("Lead", lead_names.get(action.id, "")),
                 ],
                 operations=OPERATIONS if entry.may_update else (),
+                version=action.version,
             )
         )
     if count > MAX_LISTED:

@@ -233,6 +233,7 @@ class _Register:
                 Action.due_date,
                 Action.confidential,
                 Action.updated_at,
+                Action.version,
                 ActionLead.partner_id,
             )
             .join(ActionLead, ActionLead.action_id == Action.id)

@@ -371,3 +371,15 @@ def test_an_older_control_never_reopens_an_action_completed_since(dm_slack, remi
     assert _action(board_engine, 1).rag == "blue"
     told = next(c for c in dm_slack.stub.calls_to("response") if c.data.get("text"))
     assert told.data["text"].startswith("⚠ A-1 was marked complete since this was shown")
+
+
+def test_a_reminder_click_after_someone_else_changed_the_action_is_refused(
+    dm_slack, reminder, board_engine
+):
+    select_ = _button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    assert "A-1:1|green" in json.dumps(select_)  # the DM's controls carry the version shown
+    assert dm_slack.command(COLP, "action update A-1 due=31/03/2027").text.startswith("Updated")
+    dm_slack.click(COLP, select_, choose=_option(select_, "green"), message=reminder)
+    assert _action(board_engine, 1).rag == "amber"  # nothing overwritten
+    told = [c.data.get("text", "") for c in dm_slack.stub.calls_to("response")]
+    assert any("changed" in text and "A-1" in text for text in told), told
