@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, SettingsError
 from bot.console import system_clock
-from bot.listeners import buttons, commands, errors, home, modals, retries
+from bot.listeners import buttons, commands, errors, home, modals, priorities, retries
 from bot.listeners.respond import retry_handlers
 from bot.listeners.runtime import ACK_BUDGET, Runtime
 from bot.setup import open_engine
@@ -81,3 +81,4 @@ def register(app: App, runtime: Runtime) -> None:
     buttons.register(app, runtime)
     home.register(app, runtime)
     modals.register(app, runtime)
+    priorities.register(app, runtime)

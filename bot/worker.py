@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from bot.config import Settings, SettingsError
+from bot.priorities_sender import PrioritySender
 from bot.reminder_sender import (
     DEFAULT_LEASE,
     PassReport,
@@ -78,10 +79,14 @@ def top_up(engine: Engine, settings: Settings, now: datetime) -> int:
 
 
 def tick(engine: Engine, sender: ReminderSender, settings: Settings, now: datetime) -> PassReport:
-    """One tick: top up the meetings, then one reminder pass at `now`."""
+    """One tick: top up the meetings, one reminder pass at `now`, then the priorities exercise's
+    messages (returns the reminder pass's report)."""
     top_up(engine, settings, now)
     report = sender.run_pass(now)
     log.info("reminder pass at %s: %s", now.isoformat(timespec="seconds"), report.summary())
+    asked = PrioritySender.beside(sender).run_pass(now)
+    if asked.sent or asked.reconciled or asked.failed or asked.retry or asked.superseded:
+        log.info("priorities pass at %s: %s", now.isoformat(timespec="seconds"), asked.summary())
     return report
 
 

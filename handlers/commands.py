@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from handlers import actions, admin, meetings, report_commands, summary
+from handlers import actions, admin, meetings, priorities, report_commands, summary
 from handlers.context import Context
 from handlers.errors import CommandError
 from handlers.parsing import Args, split_args, tokenize
@@ -225,6 +225,49 @@ COMMANDS: tuple[Command, ...] = (
         meetings.reminders,
         meetings.REMINDER_OPTIONS,
     ),
+    Command(
+        ("priorities",),
+        "priorities",
+        "The Board's priorities, and the priorities exercise: when it closes and your "
+        "partner's answer.",
+        EVERYONE,
+        priorities.status,
+    ),
+    Command(
+        ("priorities", "open"),
+        "priorities open [closes=<date>]",
+        "Ask every partner which key crime areas matter to its service (by direct message; "
+        "default: closes in 10 working days).",
+        ADMINS,
+        priorities.open_,
+        priorities.OPEN_OPTIONS,
+    ),
+    Command(
+        ("priorities", "answer"),
+        'priorities answer <area>=lead|contribute|not-relevant ... [note="..."] '
+        "[partner=<partner>]",
+        "Your partner's answer; areas you leave out keep their earlier answer (`area=\"Cyber "
+        'attack" lead` works too).',
+        "partner members; chair, deputy, secretariat for any partner",
+        priorities.answer,
+        raw=True,
+    ),
+    Command(
+        ("priorities", "results"),
+        "priorities results [private]",
+        "The tally per key crime area, who has not answered, and partners' notes; the chair, "
+        "deputy and secretariat post it in the channel with a chart.",
+        EVERYONE,
+        priorities.results,
+    ),
+    Command(
+        ("priorities", "set"),
+        "priorities set <area>, <area>, <area>",
+        "Record the Board's chosen priorities (three or four); summaries put them first.",
+        "chair, secretariat",
+        priorities.set_,
+        raw=True,
+    ),
 )
 
 TOPICS = sorted({c.words[0] for c in COMMANDS})
@@ -234,6 +277,7 @@ TOPICS = sorted({c.words[0] for c in COMMANDS})
 READ_ONLY_COMMANDS = frozenset({
     "help", "action status", "action history", "action edit", "rag", "area list", "member list",
     "partner list", "meeting next", "meeting list", "rag chart", "report quarter",
+    "priorities", "priorities results",
 })  # fmt: skip
 
 

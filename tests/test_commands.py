@@ -40,6 +40,11 @@ EXERCISED = {
     "meeting reminders": "test_meeting_reminders_changes_the_reminder_times",
     "rag chart": "test_rag_chart_is_the_channel_summary_with_the_chart_to_follow",
     "report quarter": "test_report_quarter_prepares_the_report_as_a_file",
+    "priorities": "test_priorities_shows_the_boards_priorities",
+    "priorities open": "test_priorities_open_asks_the_partners_with_a_member",
+    "priorities answer": "test_priorities_answer_records_the_partners_answer",
+    "priorities results": "test_priorities_results_tallies_the_answers",
+    "priorities set": "test_priorities_set_records_the_boards_choice",
 }
 
 
@@ -676,3 +681,38 @@ def test_report_quarter_prepares_the_report_as_a_file(console):
         ("quarterly-report-2026-q4.docx", "direct")
     ]
     assert reply.text.startswith("0 actions")  # Annex B was imported in 2027
+
+
+# --- the priorities exercise (more in test_priorities.py and test_priorities_slack.py) ----------
+
+
+def test_priorities_shows_the_boards_priorities(console):
+    reply = console.as_user(COLP).ask("priorities")
+    assert reply.title == "The Board's priorities" and "None recorded yet." in strings(reply)
+
+
+def test_priorities_open_asks_the_partners_with_a_member(console):
+    reply = console.as_user(SECRETARIAT).ask("priorities open closes=5/2/2027")
+    assert reply.title == "Priorities exercise open until Fri 5 Feb 2027 (end of the day)"
+    assert "Asking 4 partners about 9 key crime areas" in reply.text
+
+
+def test_priorities_answer_records_the_partners_answer(console):
+    console.as_user(SECRETARIAT).ask("priorities open")
+    reply = console.as_user(COLP).ask("priorities answer cyber=lead fraud=contribute")
+    assert reply.title == "Recorded City of London Police's answer"
+    assert "Cyber attack: Lead" in strings(reply)
+
+
+def test_priorities_results_tallies_the_answers(console):
+    console.as_user(SECRETARIAT).ask("priorities open")
+    console.as_user(COLP).ask("priorities answer cyber=lead")
+    reply = console.as_user(CHAIR).ask("priorities results")
+    assert reply.audience == "in_channel"
+    assert "Cyber attack: 1 lead (City of London Police)" in strings(reply)
+
+
+def test_priorities_set_records_the_boards_choice(console):
+    reply = console.as_user(CHAIR).ask("priorities set cyber, fraud, slavery")
+    assert reply.title.startswith("The Board's priorities are now: Cyber attack;")
+    assert console.ask("area list").sections[0].facts[0].label == "★ Cyber attack"

@@ -3,6 +3,7 @@
 from zoneinfo import ZoneInfo
 
 from handlers.papers import Paper
+from handlers.priority_messages import TallyChart
 from handlers.replies import ReplyFile
 from handlers.reports import ChartData
 
@@ -34,6 +35,10 @@ def render_file(file: ReplyFile, tz: ZoneInfo) -> bytes:
         from bot.reports.chart import render_png
 
         return render_png(file.document)
+    if file.format == "png" and isinstance(file.document, TallyChart):
+        from bot.reports.priority_chart import render_tally_png
+
+        return render_tally_png(file.document)
     if isinstance(file.document, Paper):
         return write_paper(file.document, file.format, tz)
     raise ValueError(f"cannot render {type(file.document).__name__} as {file.format}")
