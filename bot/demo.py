@@ -3,6 +3,9 @@
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import MONTHLY, TU, rrule
 
 from bot.config import Settings
 from bot.console import Console
@@ -22,6 +25,11 @@ DEMO_MEMBERS = (
     (OBSERVER, "Home Office observer", "observer", None),
 )
 JOURNEYS = (
+    (
+        "The secretariat sets when the Board meets",
+        SECRETARIAT,
+        '/soc meeting schedule "second tuesday 10:00"',
+    ),
     ("Rob Ellis (City of London Police) checks his actions", COLP, "/soc action status"),
     (
         "…and updates the profiles dashboard",
@@ -47,15 +55,14 @@ def run_demo(db_path: Path, out=sys.stdout) -> int:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     now = datetime.now(UTC)
-    # The register was last reviewed at a Board meeting four weeks ago; the next is in a week.
-    last, following = _meeting_at(now - timedelta(days=28)), _meeting_at(now + timedelta(days=7))
+    # The register was last reviewed at the Board's last monthly meeting (second Tuesday).
+    last = _last_second_tuesday(now)
     result, _ = import_file(
         engine, settings, ANNEX_B, now=last - timedelta(days=14), partners=PARTNERS
     )
     with session_scope(engine) as session:
         board = get_board(session=session, slug=settings.board_slug)
-        for meeting in (last, following):
-            add_meeting(session=session, board_id=board.id, starts_at=meeting)
+        add_meeting(session=session, board_id=board.id, starts_at=last)
         for user_id, name, role, partner in DEMO_MEMBERS:
             options = {"name": name, "role": role, **({"partner": partner} if partner else {})}
             set_member(session, board, user_id, options)
@@ -81,13 +88,13 @@ def run_demo(db_path: Path, out=sys.stdout) -> int:
     return 0
 
 
-def _meeting_at(moment: datetime) -> datetime:
-    """10:00 London time on that day, as UTC."""
-    from zoneinfo import ZoneInfo
-
+def _last_second_tuesday(now: datetime) -> datetime:
+    """The most recent second Tuesday of a month at 10:00 London time, as UTC."""
     london = ZoneInfo("Europe/London")
-    local = moment.astimezone(london).replace(hour=10, minute=0, second=0, microsecond=0)
-    return local.astimezone(UTC)
+    start = (now.astimezone(london) - timedelta(days=70)).replace(tzinfo=None)
+    rule = rrule(MONTHLY, byweekday=TU(2), byhour=10, byminute=0, bysecond=0, dtstart=start)
+    local = rule.before(now.astimezone(london).replace(tzinfo=None))
+    return local.replace(tzinfo=london).astimezone(UTC)
 
 
 def _reminder_journey(engine, settings: Settings, now: datetime, out) -> None:
