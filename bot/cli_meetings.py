@@ -6,11 +6,9 @@ import sys
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.reminder_sender import ReminderSender
 from bot.render.text import render_text
 from bot.setup import open_engine
-from bot.slack_delivery import reminder_client
-from bot.worker import dry_run, run_worker, tick, worker_options
+from bot.worker import dry_run, reminder_sender, run_worker, tick, worker_options
 from handlers.dates import DateParseError, parse_user_datetime
 from handlers.errors import CommandError
 from handlers.reminder_status import reminder_status
@@ -63,15 +61,7 @@ def _remind(args: argparse.Namespace, settings: Settings) -> int:
     if args.dry_run:
         _say(dry_run(engine, settings, now))
         return 0
-    settings.require("slack_bot_token")
-    options = worker_options(os.environ)
-    sender = ReminderSender(
-        engine,
-        reminder_client(settings),
-        settings.tz,
-        board_slug=settings.board_slug,
-        lease=options.lease,
-    )
+    sender = reminder_sender(engine, settings, worker_options(os.environ))
     report = tick(engine, sender, settings, now)
     _say(f"Reminder pass: {report.summary()}.")
     return 0

@@ -100,17 +100,23 @@ def _safe_tick(engine: Engine, sender: ReminderSender, settings: Settings) -> No
         log.exception("reminder tick failed; the ledger keeps its place for the next tick")
 
 
-def run_worker(settings: Settings, options: WorkerOptions) -> int:
-    """Run the scheduler until SIGTERM or SIGINT; the tick in progress finishes first."""
+def reminder_sender(engine: Engine, settings: Settings, options: WorkerOptions) -> ReminderSender:
+    """The sender a worker tick uses: Slack client with retries, the Board, the claim lease."""
     settings.require("slack_bot_token")
-    engine = open_engine(settings)
-    sender = ReminderSender(
+    return ReminderSender(
         engine,
         reminder_client(settings),
         settings.tz,
         board_slug=settings.board_slug,
         lease=options.lease,
     )
+
+
+def run_worker(settings: Settings, options: WorkerOptions) -> int:
+    """Run the scheduler until SIGTERM or SIGINT; the tick in progress finishes first."""
+    settings.require("slack_bot_token")
+    engine = open_engine(settings)
+    sender = reminder_sender(engine, settings, options)
     scheduler = BlockingScheduler(timezone=UTC)
     scheduler.add_job(
         _safe_tick,
