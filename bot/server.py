@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.app import create_app
 from bot.config import Settings, SettingsError
+from bot.listeners.respond import failure_text, report_failure
 from bot.setup import open_engine
 from bot.slack_ids import EVENTS_PATH
 
@@ -36,7 +37,13 @@ def create_wsgi_app(
         if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
             # Unsigned, as far as we are concerned: bolt's check would raise on it, not refuse.
             return "", 401
-        return handler.handle(request)
+        try:
+            return handler.handle(request)
+        except Exception as error:  # noqa: BLE001
+            # Bolt itself failed on a signed but malformed payload, before any listener (and so
+            # before the app's error handler) ran: answer as that handler does, never with a 500.
+            report_failure(error, None)
+            return {"response_type": "ephemeral", "text": failure_text(error)}, 200
 
     @web.get("/healthz")
     def healthz():

@@ -1,0 +1,151 @@
+"""Many people changing actions at once over HTTP, on PostgreSQL: no change lost, none doubled.
+
+Each request either applies, with its history, or is refused as made on a stale copy; the sum of
+the changes the successful replies report is exactly the history added, every successful note is
+in the history once and every refused one not at all, and the history's hash chain still holds
+(writers to different actions append to one chain per board, one after another).
+"""
+
+import itertools
+import re
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.server import create_wsgi_app
+from bot.setup import ANNEX_B, PARTNERS, import_file
+from handlers.admin import set_member
+from models.actions import get_action
+from models.audit import verify_chain
+from models.boards import get_board
+from models.db import make_engine
+from models.migrate import upgrade
+from models.tables import ActionChange
+from tests.conftest import CHAIR, COLP, DEPUTY, IMPORTED_AT, NOW, SECRETARIAT
+from tests.slack_stub import SlackHarness, SlackStub, slack_settings
+from tests.test_backup import fresh_postgres, postgres
+
+pytestmark = [pytest.mark.postgres, postgres]
+
+COLP2 = "UCOLP2"
+WRITERS = [CHAIR, DEPUTY, SECRETARIAT, COLP, COLP2]
+THREADS, ROUNDS = 12, 6
+APPLIED = re.compile(r"^Updated (A-\d+):.*?\n(\d+) changes? recorded\.", re.S)
+STALE = ("Someone else changed that action a moment ago", "was changed by", "You already changed")
+
+
+@pytest.fixture
+def pg_app():
+    """The Annex B Board on a PostgreSQL database of its own, served over HTTP."""
+    with fresh_postgres() as url:
+        engine = make_engine(url, pool_size=THREADS, max_overflow=4)
+        upgrade(engine)
+        settings = Settings(database_url=url)
+        import_file(engine, settings, ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
+        with Session(engine) as session:
+            board = get_board(session=session, slug="soc")
+            for user, role, partner in [
+                (CHAIR, "chair", None),
+                (DEPUTY, "deputy", None),
+                (SECRETARIAT, "secretariat", None),
+                (COLP, "member", "CoLP"),
+                (COLP2, "member", "CoLP"),
+            ]:
+                options = {
+                    "name": user.title(),
+                    "role": role,
+                    **({"partner": partner} if partner else {}),
+                }
+                set_member(session, board, user, options)
+            session.commit()
+        stub = SlackStub().start()
+        # Every request its own moment, as on a real clock (a note moves `updated_at`).
+        ticks = itertools.count(1)
+        clock = lambda: NOW + timedelta(microseconds=next(ticks))  # noqa: E731
+        web_app = create_wsgi_app(slack_settings(settings, stub), engine=engine, clock=clock)
+        try:
+            yield web_app, stub, engine
+        finally:
+            quiet(stub)
+            stub.stop()
+            engine.dispose()
+
+
+def quiet(stub, settle: float = 0.3) -> None:
+    """Wait until the app's background work (Home republished after a change) has reached Slack."""
+    seen = -1
+    while len(stub.calls) != seen:
+        seen = len(stub.calls)
+        time.sleep(settle)
+
+
+def notes_in_history(engine) -> Counter:
+    """How often each note appears in the history."""
+    with Session(engine) as session:
+        return Counter(session.exec(select(ActionChange.note).where(ActionChange.note != "")))
+
+
+def test_simultaneous_updates_lose_nothing_and_keep_the_chain(pg_app):
+    web_app, stub, engine = pg_app
+    with Session(engine) as session:
+        before = len(session.exec(select(ActionChange.id)).all())
+        versions = {n: get_action(session=session, board_id=1, number=n).version for n in (1, 2)}
+    start = threading.Barrier(THREADS)
+    results: list[tuple[str, str, str]] = []
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        harness = SlackHarness(web_app, stub)  # its own test client
+        user = WRITERS[index % len(WRITERS)]
+        start.wait()
+        try:
+            for round_ in range(ROUNDS):
+                note = f"t{index}-r{round_}"
+                # Half the writers fight over A-1; the rest update A-2 (All partners) and A-1
+                # in turn, so different actions are appended to one chain at the same moment.
+                ref = "A-1" if index % 2 or round_ % 2 else "A-2"
+                due = date(2027, 3, 1) + timedelta(days=index * ROUNDS + round_)
+                update = f'action update {ref} due={due.strftime("%d/%m/%Y")} note="{note}"'
+                text = f"action note {ref} {note}" if round_ % 3 == 0 else update
+                answer = harness.command(user, text)
+                assert answer.status == 200, answer.body
+                results.append((note, ref, answer.json["text"]))
+        except BaseException as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert len(results) == THREADS * ROUNDS
+
+    applied, refused, reported = [], [], 0
+    for note, ref, text in results:
+        if match := APPLIED.match(text):
+            assert match[1] == ref
+            applied.append(note)
+            reported += int(match[2])
+        else:
+            assert any(phrase in text for phrase in STALE), text
+            refused.append(note)
+    assert applied and refused, f"no contention: {len(applied)} applied, {len(refused)} refused"
+    counts = notes_in_history(engine)
+    assert all(counts[note] == 1 for note in applied), "a successful change is not in the history"
+    assert all(counts[note] == 0 for note in refused), "a refused change left history"
+    with Session(engine) as session:
+        after = len(session.exec(select(ActionChange.id)).all())
+        assert after - before == reported, "history entries differ from the changes reported"
+        bumps = {n: get_action(session=session, board_id=1, number=n).version - versions[n]
+                 for n in (1, 2)}  # fmt: skip
+        applied_per_ref = Counter(ref for note, ref, text in results if note in applied)
+        assert bumps == {1: applied_per_ref["A-1"], 2: applied_per_ref["A-2"]}
+        report = verify_chain(session=session, board=get_board(session=session, slug="soc"))
+        assert report.ok, report.problem
+        assert report.entries == after
