@@ -1,4 +1,4 @@
-"""Request authenticity: only signed, fresh, first-time requests run; others get 401, change nothing."""
+"""Request authenticity: only signed, fresh, first-time requests run; the rest get 401."""
 
 import json
 import time
