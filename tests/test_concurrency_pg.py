@@ -39,30 +39,33 @@ APPLIED = re.compile(r"^Updated (A-\d+):.*?\n(\d+) changes? recorded\.", re.S)
 STALE = ("Someone else changed that action a moment ago", "was changed by", "You already changed")
 
 
+def seed_board(engine, url: str) -> None:
+    """Migrate, import Annex B and add the writers (two CoLP contacts) to a fresh database."""
+    upgrade(engine)
+    import_file(engine, Settings(database_url=url), ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
+    with Session(engine) as session:
+        board = get_board(session=session, slug="soc")
+        for user, role, partner in [
+            (CHAIR, "chair", None),
+            (DEPUTY, "deputy", None),
+            (SECRETARIAT, "secretariat", None),
+            (COLP, "member", "CoLP"),
+            (COLP2, "member", "CoLP"),
+        ]:
+            options = {"name": user.title(), "role": role}
+            set_member(
+                session, board, user, {**options, **({"partner": partner} if partner else {})}
+            )
+        session.commit()  # fmt: skip
+
+
 @pytest.fixture
 def pg_app():
     """The Annex B Board on a PostgreSQL database of its own, served over HTTP."""
     with fresh_postgres() as url:
         engine = make_engine(url, pool_size=THREADS, max_overflow=4)
-        upgrade(engine)
+        seed_board(engine, url)
         settings = Settings(database_url=url)
-        import_file(engine, settings, ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
-        with Session(engine) as session:
-            board = get_board(session=session, slug="soc")
-            for user, role, partner in [
-                (CHAIR, "chair", None),
-                (DEPUTY, "deputy", None),
-                (SECRETARIAT, "secretariat", None),
-                (COLP, "member", "CoLP"),
-                (COLP2, "member", "CoLP"),
-            ]:
-                options = {
-                    "name": user.title(),
-                    "role": role,
-                    **({"partner": partner} if partner else {}),
-                }
-                set_member(session, board, user, options)
-            session.commit()
         stub = SlackStub().start()
         # Every request its own moment, as on a real clock (a note moves `updated_at`).
         ticks = itertools.count(1)

@@ -1,6 +1,8 @@
 """Posting to a `response_url`, with retries, and telling a user in words that something failed."""
 
 import logging
+from http.client import RemoteDisconnected
+from urllib.error import URLError
 
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
@@ -27,10 +29,13 @@ class ReplyNotShown(Exception):
 
 
 def retry_handlers() -> list[RetryHandler]:
-    """Retry rate limits (honouring Retry-After), dropped connections and Slack's 500s."""
+    """Retry rate limits (honouring Retry-After), dropped connections, timeouts and Slack's 500s."""
+    # A timed-out answer may have reached Slack: a retry can show a reply twice, which beats
+    # showing it not at all. (Reminders, where twice matters, have their own ledger and client.)
+    dropped = [URLError, ConnectionResetError, RemoteDisconnected, TimeoutError]
     return [
         RateLimitErrorRetryHandler(max_retry_count=2),
-        ConnectionErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2, error_types=dropped),
         ServerErrorRetryHandler(max_retry_count=2),
     ]
 
