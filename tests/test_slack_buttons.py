@@ -82,6 +82,18 @@ def test_page_buttons_answer_within_the_request(slack):
     assert len(slack.stub.calls_to("response")) == 1
 
 
+def test_a_page_button_forged_to_change_something_changes_nothing(slack, board_engine):
+    first = slack.command(CHAIR, "action status all")
+    forged = {**_button(first.json["blocks"], slack_ids.PAGE_NEXT)}
+    forged["value"] = 'action update A-1 rag=red note="forged"'
+    before = len(_changes(board_engine, 1))
+    assert slack.click(COLP, forged).status == 200
+    (told,) = slack.stub.wait_for("response")
+    assert "out of date" in told.data["text"].casefold()
+    assert _action(board_engine, 1).rag == "amber"
+    assert len(_changes(board_engine, 1)) == before
+
+
 # --- the controls on an item -------------------------------------------------------------------
 
 

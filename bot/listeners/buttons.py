@@ -28,6 +28,7 @@ from bot.slack_ids import (
     parse_actions_block_id,
 )
 from handlers import forms
+from handlers.commands import is_read_only
 from handlers.forms import Target
 from handlers.replies import error_reply
 from models.tables import Rag
@@ -42,9 +43,12 @@ def register(app: App, runtime: Runtime) -> None:
     """Listen for paging and item controls."""
 
     @app.action(PAGE_ACTION_IDS)
-    def turn_page(ack: Ack, body: dict, action: dict) -> None:
+    def turn_page(ack: Ack, body: dict, client: WebClient, action: dict) -> None:
         ack()
         user_id, text = body["user"]["id"], action.get("value") or ""
+        if not is_read_only(text):
+            # Paging only ever re-runs a listing; a value that would change something is forged.
+            return _out_of_date(runtime, client, body)
         runtime.answer_later(
             lambda: runtime.message(user_id, text, replace_original=True), body.get("response_url")
         )
