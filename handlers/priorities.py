@@ -21,6 +21,7 @@ from handlers.meeting_rules import local_to_utc
 from handlers.meetings import reminder_config
 from handlers.parsing import Args, clean, tokenize
 from handlers.permissions import is_admin, require_admin, require_member
+from handlers.personal_data import screen
 from handlers.priority_messages import (
     ANSWER_EXAMPLE,
     STANCE_WORDS,
@@ -551,6 +552,7 @@ def _record(
         raise CommandError(
             f"The note is too long ({len(note):,} characters; the limit is {NOTE_LIMIT:,})."
         )
+    screen(ctx, {"note": note}, None)  # a partner's priorities never need personal data
     if current is not None and current.stances == stances and current.row.note == note:
         return Reply(
             title=f"That is already {possessive(partner.name)} answer; nothing changed.",

@@ -155,6 +155,12 @@ def test_priorities_answer_records_the_partners_answer_and_note(exercise):
     assert len(rows(exercise.engine, PriorityStance)) == 2
 
 
+def test_a_priorities_note_with_personal_data_is_refused(exercise):
+    reply = ask(exercise, COLP, 'priorities answer cyber=lead note="ring Mrs B on 07700 900123"')
+    assert reply.error and "personal data" in reply.title
+    assert rows(exercise.engine, PriorityAnswer) == []
+
+
 @pytest.mark.parametrize(
     "text, area, stance",
     [
