@@ -1,21 +1,26 @@
 """Fixtures: a migrated temporary database per test, the Board, its people and a fixed clock."""
 
 import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from bot.config import Settings
 from bot.console import Console
 from bot.setup import ANNEX_B, PARTNERS, import_file
 from models.boards import get_board
-from models.db import make_engine
+from models.db import make_engine, normalise_database_url
 from models.migrate import upgrade
 from models.people import find_partner, save_member
-from models.tables import Role
+from models.tables import Board, Role
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
@@ -25,6 +30,39 @@ IMPORTED_AT = datetime(2027, 1, 2, 9, 0, tzinfo=UTC)
 CHAIR, DEPUTY, SECRETARIAT = "UCHAIR", "UDEPUTY", "USECRET"
 COLP, CST, TRADING = "UCOLP", "UCST", "UTRADING"
 COOPTEE, OBSERVER, STRANGER = "UCOOPT", "UOBSERVE", "USTRANGER"
+
+PG_URL = os.environ.get("SOC_TEST_POSTGRES_URL")
+
+
+def seed_members(
+    session: Session, board: Board, people: Iterable[tuple[str, str, Role, int | None]]
+) -> None:
+    """Save each (Slack user id, name, role, partner id) as a member of the Board (no commit)."""
+    for user_id, name, role, partner_id in people:
+        save_member(
+            session=session,
+            board_id=board.id,
+            slack_user_id=user_id,
+            display_name=name,
+            role=role.value,
+            partner_id=partner_id,
+        )
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str = "soc_test") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on SOC_TEST_POSTGRES_URL, dropped afterwards."""
+    server = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(normalise_database_url(PG_URL)).set(database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -78,15 +116,7 @@ def board_engine(engine, settings: Settings):
             (COOPTEE, "Nia Agent", Role.CO_OPTEE, partner("NCA")),
             (OBSERVER, "Olive Observer", Role.OBSERVER, None),
         ]
-        for user_id, name, role, partner_id in people:
-            save_member(
-                session=session,
-                board_id=board.id,
-                slack_user_id=user_id,
-                display_name=name,
-                role=role.value,
-                partner_id=partner_id,
-            )
+        seed_members(session, board, people)
         session.commit()
     return engine
 

@@ -1,10 +1,8 @@
 """The persistence layer on SQLite and PostgreSQL: migrations, timestamps, locking, history."""
 
 import json
-import os
 import sqlite3
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,8 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, func, select
@@ -24,15 +21,21 @@ from bot.setup import ANNEX_B, PARTNERS, import_file
 from handlers.run import run_command
 from models.actions import EVERYTHING, get_action, rag_as_at, rag_moves_since, update_action
 from models.boards import get_board, get_or_create_board
-from models.db import make_engine, normalise_database_url, session_scope
+from models.db import make_engine, session_scope
 from models.meetings import add_meeting, last_meeting, list_meetings, next_meeting
 from models.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
-from models.people import find_partner, save_member
+from models.people import find_partner
 from models.tables import Action, ActionChange, Board, Meeting, Role
-from tests.conftest import CHAIR, COLP, IMPORTED_AT, LONDON, NOW
-
-PG_URL = os.environ.get("SOC_TEST_POSTGRES_URL")
-
+from tests.conftest import (
+    CHAIR,
+    COLP,
+    IMPORTED_AT,
+    LONDON,
+    NOW,
+    PG_URL,
+    fresh_postgres_database,
+    seed_members,
+)
 
 # --- A database of each kind -------------------------------------------------------------------
 
@@ -45,17 +48,8 @@ def db_url(request, tmp_path):
         return
     if not PG_URL:
         pytest.skip("SOC_TEST_POSTGRES_URL is not set")
-    server = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"soc_test_{uuid.uuid4().hex[:16]}"
-    with server.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(normalise_database_url(PG_URL)).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
+    with fresh_postgres_database("soc_test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -75,18 +69,14 @@ def board_db(db, db_url):
     with Session(db) as session:
         board = get_board(session=session, slug="soc")
         colp = find_partner(session=session, board_id=board.id, text="CoLP")
-        for user_id, name, role, partner_id in (
-            (CHAIR, "John Simpson", Role.CHAIR, None),
-            (COLP, "Rob Ellis", Role.MEMBER, colp.id),
-        ):
-            save_member(
-                session=session,
-                board_id=board.id,
-                slack_user_id=user_id,
-                display_name=name,
-                role=role.value,
-                partner_id=partner_id,
-            )
+        seed_members(
+            session,
+            board,
+            [
+                (CHAIR, "John Simpson", Role.CHAIR, None),
+                (COLP, "Rob Ellis", Role.MEMBER, colp.id),
+            ],
+        )
         session.commit()
     return db
 

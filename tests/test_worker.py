@@ -9,11 +9,9 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 import pytest
 from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from bot.cli import main
@@ -40,8 +38,10 @@ from tests.conftest import (
     IMPORTED_AT,
     LONDON,
     NOW,
+    PG_URL,
     SECRETARIAT,
     TRADING,
+    fresh_postgres_database,
 )
 from tests.slack_stub import slack_settings
 from tests.test_reminders import CONTACTS, FIVE_DAYS, ONE_DAY
@@ -363,44 +363,37 @@ def test_two_workers_send_every_reminder_exactly_once(board, settings, stub):
 @pytest.fixture
 def postgres_board(settings):
     """The test Board in a PostgreSQL database of its own, created and dropped here."""
-    url = os.environ.get("SOC_TEST_POSTGRES_URL")
-    if not url:
+    if not PG_URL:
         pytest.skip("SOC_TEST_POSTGRES_URL is not set")
-    name = f"soc_reminders_{uuid4().hex[:12]}"
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    pg_settings = replace(settings, database_url=url.rsplit("/", 1)[0] + f"/{name}")
-    engine = make_engine(pg_settings.database_url)
-    try:
-        upgrade(engine)
-        import_file(engine, pg_settings, ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
-        with Session(engine, expire_on_commit=False) as session:
-            board = get_board(session=session, slug="soc")
-            for user, person, role, partner in PG_PEOPLE:
-                options = {
-                    "name": person,
-                    "role": role,
-                    **({"partner": partner} if partner else {}),
-                }
-                set_member(session, board, user, options)
-            rule = parse_meeting_rule("second tuesday 10:00", today=NOW.date())
-            save_schedule(
-                session=session,
-                board_id=board.id,
-                now=NOW,
-                rule=rule.rule,
-                meeting_time="10:00",
-                anchor=NOW.date(),
-            )
-            top_up_meetings(session, board, NOW, LONDON)
-            session.commit()
-        yield engine, pg_settings
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database("soc_reminders") as url:
+        pg_settings = replace(settings, database_url=url)
+        engine = make_engine(pg_settings.database_url)
+        try:
+            upgrade(engine)
+            import_file(engine, pg_settings, ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
+            with Session(engine, expire_on_commit=False) as session:
+                board = get_board(session=session, slug="soc")
+                for user, person, role, partner in PG_PEOPLE:
+                    options = {
+                        "name": person,
+                        "role": role,
+                        **({"partner": partner} if partner else {}),
+                    }
+                    set_member(session, board, user, options)
+                rule = parse_meeting_rule("second tuesday 10:00", today=NOW.date())
+                save_schedule(
+                    session=session,
+                    board_id=board.id,
+                    now=NOW,
+                    rule=rule.rule,
+                    meeting_time="10:00",
+                    anchor=NOW.date(),
+                )
+                top_up_meetings(session, board, NOW, LONDON)
+                session.commit()
+            yield engine, pg_settings
+        finally:
+            engine.dispose()
 
 
 PG_PEOPLE = (
