@@ -31,6 +31,41 @@ class DrawnChart:
     height: int
 
 
+def new_figure(height: float) -> Figure:
+    """A blank figure of the reports' width and resolution, on its own Agg canvas."""
+    figure = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def label_bars(axes, container, values: list[int], fontsize: int, pad: float) -> None:
+    """Write each non-zero value in the middle of its bar, on a white box."""
+    axes.bar_label(
+        container,
+        labels=[str(v) if v else "" for v in values],
+        label_type="center",
+        fontsize=fontsize,
+        bbox={
+            "boxstyle": f"round,pad={pad}",
+            "facecolor": "white",
+            "edgecolor": "none",
+            "alpha": 0.85,
+        },
+    )
+
+
+def save_png(figure: Figure, title: str, author: str) -> bytes:
+    """The figure as PNG bytes, titled and authored, without matplotlib's Software tag."""
+    buffer = io.BytesIO()
+    figure.savefig(
+        buffer,
+        format="png",
+        dpi=DPI,
+        metadata={"Title": title, "Author": author, "Software": None},
+    )
+    return buffer.getvalue()
+
+
 def render_png(chart: ChartData) -> bytes:
     """The chart as PNG bytes."""
     return draw_chart(chart).png
@@ -40,8 +75,7 @@ def draw_chart(chart: ChartData) -> DrawnChart:
     """Draw the chart; the bar heights are read back from the drawn bars."""
     areas = list(reversed(chart.areas)) or []  # the first area at the top
     height = 2.6 + 0.42 * max(len(areas), 1) + 2.4
-    figure = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(height)
     bars_axes, trend_axes = figure.subplots(
         2, 1, height_ratios=[0.42 * max(len(areas), 1) + 1.2, 2.4]
     )
@@ -52,15 +86,9 @@ def draw_chart(chart: ChartData) -> DrawnChart:
     trend = _draw_trend(trend_axes, chart)
     if footnote := _footnote(chart):
         figure.supxlabel(textwrap.fill(footnote, 150), fontsize=8, x=0.01, ha="left")
-    buffer = io.BytesIO()
-    figure.savefig(
-        buffer,
-        format="png",
-        dpi=DPI,
-        metadata={"Title": "RAG chart", "Author": chart.board, "Software": None},
-    )
+    png = save_png(figure, "RAG chart", chart.board)
     width, height_px = (round(v) for v in figure.get_size_inches() * DPI)
-    return DrawnChart(buffer.getvalue(), drawn, trend, width, height_px)
+    return DrawnChart(png, drawn, trend, width, height_px)
 
 
 def _draw_bars(axes, areas) -> dict[str, dict[str, int]]:
@@ -83,19 +111,7 @@ def _draw_bars(axes, areas) -> dict[str, dict[str, int]]:
         # Read back what was drawn, so the data returned is the figure's, not our intention.
         for group, patch in zip(areas, container.patches, strict=True):
             drawn[group.name][rag.value] = round(patch.get_width())
-        labels = [str(v) if v else "" for v in values]
-        axes.bar_label(
-            container,
-            labels=labels,
-            label_type="center",
-            fontsize=8,
-            bbox={
-                "boxstyle": "round,pad=0.15",
-                "facecolor": "white",
-                "edgecolor": "none",
-                "alpha": 0.85,
-            },
-        )
+        label_bars(axes, container, values, fontsize=8, pad=0.15)
         left = [a + b for a, b in zip(left, values, strict=True)]
     for position, total in zip(positions, left, strict=True):
         axes.text(total + 0.1, position, f" {total}", va="center", fontsize=8, fontweight="bold")
@@ -126,18 +142,7 @@ def _draw_trend(axes, chart: ChartData) -> list[tuple[str, dict[str, int]]]:
             edgecolor="black",
             linewidth=0.6,
         )
-        axes.bar_label(
-            container,
-            labels=[str(v) if v else "" for v in values],
-            label_type="center",
-            fontsize=7,
-            bbox={
-                "boxstyle": "round,pad=0.1",
-                "facecolor": "white",
-                "edgecolor": "none",
-                "alpha": 0.85,
-            },
-        )
+        label_bars(axes, container, values, fontsize=7, pad=0.1)
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     axes.set_xticks(list(positions), labels, fontsize=8)
     axes.set_ylabel("Actions")

@@ -4,14 +4,10 @@ Drawn as the RAG chart is (`bot.reports.chart`): matplotlib's object API on the 
 pyplot; colour-blind-safe fills told apart by hatching, value labels and a legend too.
 """
 
-import io
 import textwrap
 from dataclasses import dataclass
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
-from bot.reports.chart import DPI, WIDTH_INCHES
+from bot.reports.chart import label_bars, new_figure, save_png
 from handlers.priority_messages import TallyChart
 
 # Okabe and Ito's blue and sky blue, as in the RAG palette.
@@ -38,8 +34,7 @@ def draw_tally(chart: TallyChart) -> DrawnTally:
     """Draw the tally; the bar lengths are read back from the drawn bars."""
     rows = list(reversed(chart.rows))  # the most supported area at the top
     height = 2.2 + 0.42 * max(len(rows), 1)
-    figure = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(height)
     axes = figure.subplots()
     figure.suptitle(f"{chart.title}, as at {chart.as_at_text}\n{chart.board}", fontsize=12)
     positions = range(len(rows))
@@ -59,18 +54,7 @@ def draw_tally(chart: TallyChart) -> DrawnTally:
         )
         for row, patch in zip(rows, container.patches, strict=True):
             drawn[row.area][name] = round(patch.get_width())
-        axes.bar_label(
-            container,
-            labels=[str(v) if v else "" for v in values],
-            label_type="center",
-            fontsize=8,
-            bbox={
-                "boxstyle": "round,pad=0.15",
-                "facecolor": "white",
-                "edgecolor": "none",
-                "alpha": 0.85,
-            },
-        )
+        label_bars(axes, container, values, fontsize=8, pad=0.15)
         left = [a + b for a, b in zip(left, values, strict=True)]
     for position, total in zip(positions, left, strict=True):
         axes.text(total + 0.05, position, f" {total}", va="center", fontsize=8, fontweight="bold")
@@ -92,11 +76,4 @@ def draw_tally(chart: TallyChart) -> DrawnTally:
         x=0.01,
         ha="left",
     )
-    buffer = io.BytesIO()
-    figure.savefig(
-        buffer,
-        format="png",
-        dpi=DPI,
-        metadata={"Title": "Priorities tally", "Author": chart.board, "Software": None},
-    )
-    return DrawnTally(buffer.getvalue(), drawn)
+    return DrawnTally(save_png(figure, "Priorities tally", chart.board), drawn)
