@@ -127,10 +127,4 @@ class PrioritySender:
             # The recipient may be away now: their deputy gets it.
             return redo.send_to.slack_user_id, self._message(redo, key), ""
 
-        recovered = self.ledger.recover(row, token, content)
-        if recovered is None:
-            report.busy += 1
-        elif recovered.reconciled:
-            report.reconciled += 1
-        else:
-            report.count(recovered.result.status, recovered.result.error)
+        report.count_recovered(self.ledger.recover(row, token, content))

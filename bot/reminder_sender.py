@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.exactly_once import LedgerSender, outcome_of
+from bot.exactly_once import LedgerSender, Recovered, outcome_of
 from bot.slack_delivery import Result, SlackDelivery
 from handlers.reminder_messages import failure_notice, when
 from handlers.reminders import Delivery, ReminderPlan, plan_reminders
@@ -81,6 +81,15 @@ class PassReport:
             self.retry += 1
         elif status == SUPERSEDED:
             self.superseded += 1
+
+    def count_recovered(self, recovered: Recovered | None) -> None:
+        """Count what became of a claim taken over (None: another worker holds it)."""
+        if recovered is None:
+            self.busy += 1
+        elif recovered.reconciled:
+            self.reconciled += 1
+        else:
+            self.count(recovered.result.status, recovered.result.error)
 
     def summary(self) -> str:
         """One line for logs and the CLI."""
@@ -222,13 +231,7 @@ class ReminderSender:
             user_id, reply, reason = self._resend_content(board, plan, row)
             return user_id, self.slack.message(user_id, reply, key) if reply else None, reason
 
-        recovered = self.ledger.recover(row, token, content)
-        if recovered is None:
-            report.busy += 1
-        elif recovered.reconciled:
-            report.reconciled += 1
-        else:
-            report.count(recovered.result.status, recovered.result.error)
+        report.count_recovered(self.ledger.recover(row, token, content))
 
     def _resend_content(
         self, board: Board, plan: ReminderPlan, row: ReminderDelivery
