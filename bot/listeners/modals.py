@@ -37,19 +37,19 @@ def register(app: App, runtime: Runtime) -> None:
 
     tz = runtime.settings.tz
 
-    @app.view(VIEW_COMPLETE)
-    def complete_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        outcome = str(form_values(view).get("outcome") or "")
-        _submit(runtime, client, ack, body, lambda session, ctx, target: forms.complete(
-            session, ctx, target, outcome), reopen=lambda target, metadata, notice: complete_view(
-            target.ref, metadata, outcome, notice, tz))  # fmt: skip
+    def one_box(field: str, save: Callable, reopen_view: Callable) -> Callable:
+        """A listener for a one-box form: saved as the command would; reopened with the text."""
 
-    @app.view(VIEW_NOTE)
-    def note_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        note = str(form_values(view).get("note") or "")
-        _submit(runtime, client, ack, body, lambda session, ctx, target: forms.add_note(
-            session, ctx, target, note), reopen=lambda target, metadata, notice: note_view(
-            target.ref, metadata, note, notice, tz))  # fmt: skip
+        def submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+            text = str(form_values(view).get(field) or "")
+            _submit(runtime, client, ack, body, lambda session, ctx, target: save(
+                session, ctx, target, text), reopen=lambda target, metadata, notice: reopen_view(
+                target.ref, metadata, text, notice, tz))  # fmt: skip
+
+        return submitted
+
+    app.view(VIEW_COMPLETE)(one_box("outcome", forms.complete, complete_view))
+    app.view(VIEW_NOTE)(one_box("note", forms.add_note, note_view))
 
     @app.view(VIEW_ACTION_FORM)
     def action_form_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
