@@ -60,16 +60,29 @@ def test_partner_marks_an_action_done(slack, console):
     assert console.ask("action status A-9").items[0].rag == "blue"
 
 
-def test_partner_adds_a_note(slack, console):
-    answer = slack.command(COLP, "action note A-1 Met the analysts")
-    assert answer.text.startswith("Updated A-1"), answer.text
-    assert "Met the analysts" in fallback_text(console.ask("action history A-1"), LONDON)
-
-
-def test_chair_adds_an_area(slack, console):
-    answer = slack.command(CHAIR, 'area add "Knife crime"')
-    assert answer.text.startswith("Key crime area: Knife crime"), answer.text
-    assert "Knife crime" in fallback_text(console.ask("area list"), LONDON)
+@pytest.mark.parametrize(
+    ("user", "command", "answer_starts", "listing", "listed"),
+    [
+        pytest.param(
+            COLP, "action note A-1 Met the analysts", "Updated A-1", "action history A-1",
+            "Met the analysts", id="partner-adds-a-note",
+        ),
+        pytest.param(
+            CHAIR, 'area add "Knife crime"', "Key crime area: Knife crime", "area list",
+            "Knife crime", id="chair-adds-an-area",
+        ),
+        pytest.param(
+            CHAIR, 'partner add "Home Office" aliases="HO"', "Added partner Home Office",
+            "partner list", "Home Office", id="chair-adds-a-partner",
+        ),
+    ],
+)  # fmt: skip
+def test_a_command_changes_what_the_listing_shows(
+    slack, console, user, command, answer_starts, listing, listed
+):
+    answer = slack.command(user, command)
+    assert answer.text.startswith(answer_starts), answer.text
+    assert listed in fallback_text(console.ask(listing), LONDON)
 
 
 def test_chair_adds_a_member_by_mentioning_them(slack, console):
@@ -78,12 +91,6 @@ def test_chair_adds_a_member_by_mentioning_them(slack, console):
     answer = slack.command(CHAIR, "", as_sent=f'member add {sent} name="Nell Newbie" role=member')
     assert answer.text.startswith("Added Nell Newbie"), answer.text
     assert "Nell Newbie" in fallback_text(console.ask("member list"), LONDON)
-
-
-def test_chair_adds_a_partner(slack, console):
-    answer = slack.command(CHAIR, 'partner add "Home Office" aliases="HO"')
-    assert answer.text.startswith("Added partner Home Office"), answer.text
-    assert "Home Office" in fallback_text(console.ask("partner list"), LONDON)
 
 
 def test_note_with_arbitrary_punctuation_is_stored_exactly_as_typed(slack, console):
