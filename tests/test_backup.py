@@ -3,23 +3,20 @@
 import json
 import os
 import stat
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlmodel import Session
 
 from bot.backup import FORMAT_VERSION, backup_document
 from bot.cli import main
 from handlers.register_io import export_records
 from models.boards import get_board
-from models.db import make_engine, normalise_database_url
+from models.db import make_engine
 from models.migrate import upgrade
-from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT
+from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT, fresh_postgres_database
 from tests.test_reminders import FIVE_DAYS
 from tests.test_worker import make_sender
 
@@ -29,20 +26,9 @@ PG_URL = os.environ.get("SOC_TEST_POSTGRES_URL")
 postgres = pytest.mark.skipif(not PG_URL, reason="SOC_TEST_POSTGRES_URL is not set")
 
 
-@contextmanager
-def fresh_postgres() -> Iterator[str]:
+def fresh_postgres() -> AbstractContextManager[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards."""
-    server = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"soc_backup_{uuid.uuid4().hex[:12]}"
-    with server.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(normalise_database_url(PG_URL)).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
+    return fresh_postgres_database("soc_backup")
 
 
 @pytest.fixture
