@@ -228,7 +228,31 @@ class MeetingSchedule(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
-class ReminderDelivery(SQLModel, table=True):
+class DeliveryColumns(SQLModel):
+    """The columns both exactly-once ledgers share (see models.ledger): claim, send, outcome."""
+
+    # Whose message it is; a deputy may receive it (`sent_to_user_id`) while they are away.
+    recipient_member_id: int = Field(foreign_key="member.id")
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    days_before: int | None = None
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    sent_to_user_id: str = Field(default="", max_length=32)
+    on_behalf_of: str = Field(default="", max_length=200)
+    action_count: int = Field(default=0)
+    claim_token: str = Field(default="", max_length=40)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    attempts: int = Field(default=0)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    channel: str = Field(default="", max_length=32)
+    ts: str = Field(default="", max_length=32)
+    error: str = Field(default="", max_length=500)
+    # For a failed delivery: the failure notice that told the secretariat ("failures:<id>").
+    report_key: str = Field(default="", max_length=40)
+
+
+class ReminderDelivery(DeliveryColumns, table=True):
     """One message of a reminder pass, claimed before it is sent: the exactly-once ledger."""
 
     __table_args__ = (
@@ -241,25 +265,6 @@ class ReminderDelivery(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id")
     # The reminder point's local date (ISO), or "failures:<id>" for a failure notice.
     point: str = Field(max_length=40)
-    # Whose message it is; a deputy may receive it (`sent_to_user_id`) while they are away.
-    recipient_member_id: int = Field(foreign_key="member.id")
-    kind: str = Field(max_length=16)
-    status: str = Field(max_length=16)
-    days_before: int | None = None
-    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    sent_to_user_id: str = Field(default="", max_length=32)
-    on_behalf_of: str = Field(default="", max_length=200)
-    action_count: int = Field(default=0)
-    claim_token: str = Field(default="", max_length=40)
-    created_at: datetime = Field(sa_column=_utc(nullable=False))
-    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    attempts: int = Field(default=0)
-    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    channel: str = Field(default="", max_length=32)
-    ts: str = Field(default="", max_length=32)
-    error: str = Field(default="", max_length=500)
-    # For a failed delivery: the failure notice that told the secretariat ("failures:<id>").
-    report_key: str = Field(default="", max_length=40)
 
 
 # Rows whose changes alter what summaries and listings show.
@@ -357,7 +362,7 @@ class PriorityDecision(SQLModel, table=True):
     area_names: str = Field(default="", max_length=4000)
 
 
-class PriorityDelivery(SQLModel, table=True):
+class PriorityDelivery(DeliveryColumns, table=True):
     """An exercise's direct message (invitation or reminder) in the exactly-once ledger.
 
     The same columns and protocol as `ReminderDelivery` (see models.ledger), scoped to an exercise
@@ -375,20 +380,3 @@ class PriorityDelivery(SQLModel, table=True):
     partner_id: int = Field(foreign_key="partner.id")
     # "open" for the invitation, the reminder's local date (ISO) for the reminder.
     point: str = Field(max_length=40)
-    recipient_member_id: int = Field(foreign_key="member.id")
-    kind: str = Field(max_length=16)
-    status: str = Field(max_length=16)
-    days_before: int | None = None
-    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    sent_to_user_id: str = Field(default="", max_length=32)
-    on_behalf_of: str = Field(default="", max_length=200)
-    action_count: int = Field(default=0)
-    claim_token: str = Field(default="", max_length=40)
-    created_at: datetime = Field(sa_column=_utc(nullable=False))
-    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    attempts: int = Field(default=0)
-    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    channel: str = Field(default="", max_length=32)
-    ts: str = Field(default="", max_length=32)
-    error: str = Field(default="", max_length=500)
-    report_key: str = Field(default="", max_length=40)
