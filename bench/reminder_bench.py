@@ -36,11 +36,11 @@ from sqlalchemy import event, insert, make_url, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.reminder_sender import ReminderSender  # noqa: E402
+from bot.senders.reminders import ReminderSender  # noqa: E402
 from bot.setup import ANNEX_B, PARTNERS, import_file  # noqa: E402
-from bot.slack_delivery import SlackDelivery, reminder_client  # noqa: E402
-from handlers.meeting_rules import parse_meeting_rule  # noqa: E402
-from handlers.meetings import top_up_meetings  # noqa: E402
+from bot.slack.courier import SlackDelivery, reminder_client  # noqa: E402
+from handlers.meetings.commands import top_up_meetings  # noqa: E402
+from handlers.meetings.rules import parse_meeting_rule  # noqa: E402
 from models.boards import get_board, list_areas  # noqa: E402
 from models.db import make_engine, normalise_database_url, session_scope  # noqa: E402
 from models.meetings import add_meeting  # noqa: E402

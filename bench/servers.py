@@ -16,8 +16,8 @@ from slack_bolt.adapter.flask import SlackRequestHandler  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
 from bot.config import Settings, load_settings  # noqa: E402
-from bot.server import GunicornServer, gunicorn_options, serve_main  # noqa: E402
-from bot.slack_ids import EVENTS_PATH, SOC_COMMAND  # noqa: E402
+from bot.slack.ids import EVENTS_PATH, SOC_COMMAND  # noqa: E402
+from bot.slack.server import GunicornServer, gunicorn_options, serve_main  # noqa: E402
 
 
 def bare_wsgi_app(settings: Settings, process_before_response: bool) -> Flask:

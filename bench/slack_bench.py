@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.register import CHAIR, build_register  # noqa: E402
-from bot.slack_ids import EVENTS_PATH, SOC_COMMAND  # noqa: E402
+from bot.slack.ids import EVENTS_PATH, SOC_COMMAND  # noqa: E402
 from tests.slack_stub import BOT_TOKEN, SIGNING_SECRET, SlackStub, sign  # noqa: E402
 
 COMMANDS = ("action status all", "rag")

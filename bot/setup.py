@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from handlers.errors import CommandError
-from handlers.register_io import ImportResult, import_rows, load_partners, read_rows
+from handlers.register.import_export import ImportResult, import_rows, load_partners, read_rows
 from models.boards import get_or_create_board
 from models.db import make_engine, session_scope
 from models.migrate import current_revision, head_revision

@@ -18,20 +18,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from bot.config import Settings, SettingsError
-from bot.priorities_sender import PrioritySender
-from bot.reminder_sender import (
+from bot.plain_text import render_text
+from bot.senders.priorities import PrioritySender
+from bot.senders.reminders import (
     DEFAULT_LEASE,
     PassReport,
     ReminderSender,
     describe_delivery,
     utc_now,
 )
-from bot.render.text import render_text
 from bot.setup import open_engine
-from bot.slack_delivery import reminder_client
-from handlers.meetings import reminder_config, top_up_meetings
-from handlers.reminder_messages import when
-from handlers.reminders import ReminderPlan, plan_reminders
+from bot.slack.courier import reminder_client
+from handlers.meetings.commands import reminder_config, top_up_meetings
+from handlers.meetings.reminder_messages import when
+from handlers.meetings.reminders import ReminderPlan, plan_reminders
 from models.boards import get_board
 from models.db import session_scope
 from models.meetings import next_meeting

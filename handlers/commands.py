@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from handlers import actions, admin, meetings, priorities, report_commands, summary
 from handlers.context import Context
 from handlers.errors import CommandError
-from handlers.parsing import Args, split_args, tokenize
+from handlers.meetings import commands as meetings
+from handlers.priorities import commands as priorities
+from handlers.register import actions, admin, summary
 from handlers.replies import Fact, Reply, Section, error_reply
+from handlers.reports import commands as report_commands
+from handlers.text.parsing import Args, split_args, tokenize
 
 
 @dataclass(frozen=True)

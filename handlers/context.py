@@ -8,6 +8,36 @@ from models.tables import Board, Member
 
 
 @dataclass(frozen=True)
+class Surface:
+    """Where a command was typed and what that place can draw; each channel package makes its own.
+
+    Handlers read abilities from here and never compare `name` to a channel: a new channel is a
+    new `Surface`, not a new branch in the core.
+    """
+
+    name: str = "console"
+    # The channel whose user ids the asker is known by here ("slack" for `console --as U123`).
+    identity_channel: str = "slack"
+    # How a command is typed here, shown in hints: "/soc" (Slack), "@soc" (Teams), "" (console).
+    prefix: str = ""
+    # Can show a reply to the asker alone inside a shared channel (Slack's ephemeral messages).
+    ephemeral: bool = False
+    # Can open a form (a Slack modal, an Adaptive Card with inputs).
+    forms: bool = False
+    # Can draw controls (buttons, selects) on a reply.
+    buttons: bool = False
+    # Can send a file (a chart, a paper) after the reply, in the channel or by direct message.
+    files: bool = False
+
+    def typed(self, command: str) -> str:
+        """`command` as a person types it here: "/soc action status" in Slack."""
+        return f"{self.prefix} {command}".strip()
+
+
+CONSOLE = Surface()
+
+
+@dataclass(frozen=True)
 class Context:
     """The caller of a command; `now` is passed in (aware), never read from the clock here."""
 
@@ -16,7 +46,7 @@ class Context:
     member: Member | None
     now: datetime
     tz: ZoneInfo
-    surface: str = "console"
+    surface: Surface = CONSOLE
 
     @property
     def today(self) -> date:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from handlers.context import Context
 from handlers.errors import CommandError
 from handlers.permissions import is_admin
-from handlers.vocab import parse_yes_no
+from handlers.text.vocab import parse_yes_no
 from models.actions import record_event
 from models.tables import Action, Member
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from handlers.commands import dispatch, is_read_only
-from handlers.context import Context
+from handlers.context import CONSOLE, Context, Surface
 from handlers.replies import Reply, error_reply
 from models.boards import get_board
 from models.db import reader
@@ -44,7 +44,7 @@ def run_command(
     text: str,
     now: datetime,
     tz: ZoneInfo,
-    surface: str = "console",
+    surface: Surface = CONSOLE,
     operator: bool = False,
 ) -> Reply:
     """Dispatch `/soc` text for a user (or the CLI operator) in one transaction: all or nothing."""
@@ -70,7 +70,7 @@ def run_use_case(
     tz: ZoneInfo,
     use_case: Callable[[Session, Context], T],
     read_only: bool = False,
-    surface: str = "console",
+    surface: Surface = CONSOLE,
     operator: bool = False,
 ) -> T | Reply:
     """Run one use case for a user in one transaction, rolled back if its result has `error` set.

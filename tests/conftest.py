@@ -13,8 +13,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bot.cli.console import Console
 from bot.config import Settings
-from bot.console import Console
 from bot.setup import ANNEX_B, PARTNERS, import_file
 from models.boards import get_board
 from models.db import make_engine, normalise_database_url

@@ -10,7 +10,7 @@ import io
 import zipfile
 from datetime import UTC, datetime
 
-from bot.console import Console
+from bot.cli.console import Console
 from handlers.replies import Reply
 from tests.conftest import LONDON
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.server import create_wsgi_app
+from bot.slack.server import create_wsgi_app
 from tests.conftest import NOW
 from tests.slack_stub import SlackHarness, SlackStub, slack_settings
 

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode
 
 from bot.config import Settings
-from bot.slack_ids import EVENTS_PATH, FIELD_BLOCK, SOC_COMMAND
+from bot.slack.ids import EVENTS_PATH, FIELD_BLOCK, SOC_COMMAND
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token-never-real"

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
 from models.audit import entry_hash, remove_append_only_guard

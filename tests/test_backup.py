@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bot.backup import FORMAT_VERSION, backup_document
-from bot.cli import main
-from handlers.register_io import export_records
+from bot.cli.main import main
+from handlers.register.import_export import export_records
 from models.boards import get_board
 from models.db import make_engine
 from models.migrate import upgrade

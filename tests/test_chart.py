@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from bot.reports.chart import WIDTH_INCHES, draw_chart, render_png
-from handlers.reports import chart_data, take_snapshot
+from bot.files.chart import WIDTH_INCHES, draw_chart, render_png
+from handlers.reports.snapshot import chart_data, take_snapshot
 from models.actions import EVERYTHING, PUBLIC, areas_by_id, rag_as_at, rag_counts
 from models.boards import get_board, get_or_create_board
 from tests.conftest import LONDON, NOW

@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, func, select
 
-from handlers import actions as action_handlers
 from handlers.commands import COMMANDS
+from handlers.register import actions as action_handlers
 from handlers.replies import Reply
 from models.boards import get_board, list_areas
 from models.meetings import add_meeting

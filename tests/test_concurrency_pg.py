@@ -17,9 +17,9 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.server import create_wsgi_app
 from bot.setup import ANNEX_B, PARTNERS, import_file
-from handlers.admin import set_member
+from bot.slack.server import create_wsgi_app
+from handlers.register.admin import set_member
 from models.actions import get_action
 from models.audit import verify_chain
 from models.boards import get_board

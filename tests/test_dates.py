@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.dates import (
+from handlers.text.dates import (
     ACCEPTED_DATE_FORMS,
     DateParseError,
     format_uk_date,

@@ -2,7 +2,7 @@
 
 import io
 
-from bot.demo import run_demo
+from bot.cli.demo import run_demo
 
 
 def test_demo_plays_every_journey_on_annex_b(tmp_path):

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, func, select
 
-import bot.listeners.respond
+import bot.slack.listeners.respond
 from bot.config import Settings
-from bot.listeners.respond import SHOWING_FAILED, SOMETHING_WENT_WRONG
-from bot.server import create_wsgi_app
-from bot.slack_ids import PAGE_NEXT
+from bot.slack.ids import PAGE_NEXT
+from bot.slack.listeners.respond import SHOWING_FAILED, SOMETHING_WENT_WRONG
+from bot.slack.server import create_wsgi_app
 from handlers.run import TRY_AGAIN
 from models.audit import verify_chain
 from models.boards import get_board
@@ -89,8 +89,8 @@ def test_a_slow_slack_never_holds_up_an_acknowledgement(slack):
 
 
 def test_a_reply_whose_post_times_out_is_sent_again(slack, monkeypatch):
-    real = bot.listeners.respond.WebhookClient
-    monkeypatch.setattr(bot.listeners.respond, "WebhookClient",
+    real = bot.slack.listeners.respond.WebhookClient
+    monkeypatch.setattr(bot.slack.listeners.respond, "WebhookClient",
                         lambda url, timeout, **kw: real(url, timeout=0.5, **kw))  # fmt: skip
     hang_first(slack.stub, "response", 1.5)
     listing = slack.command(CHAIR, "action status all")

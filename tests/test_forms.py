@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
-from handlers import forms
 from handlers.context import Context
-from handlers.forms import Target
-from handlers.home import Dashboard, dashboard
+from handlers.register import forms
+from handlers.register.forms import Target
+from handlers.register.home import Dashboard, dashboard
 from handlers.replies import Reply
 from models.boards import get_board
 from models.people import get_member

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import slack_ids
 from bot.config import Settings
-from bot.listeners.respond import SHOWING_FAILED, SOMETHING_WENT_WRONG
-from bot.listeners.runtime import WORKING
-from bot.server import create_wsgi_app
+from bot.slack import ids as slack_ids
+from bot.slack.listeners.respond import SHOWING_FAILED, SOMETHING_WENT_WRONG
+from bot.slack.listeners.runtime import WORKING
+from bot.slack.server import create_wsgi_app
 from tests.conftest import CHAIR, NOW
 from tests.slack_stub import SlackHarness, SlackStub, buttons_in, slack_settings
 from tests.test_dispatch_fuzz import (  # noqa: F401  (fuzz_engine is a module fixture)

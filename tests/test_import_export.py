@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
 from handlers.errors import CommandError
-from handlers.register_io import ANNEX_B_COLUMNS, export_csv, export_json, export_records
+from handlers.register.import_export import ANNEX_B_COLUMNS, export_csv, export_json, export_records
 from models.boards import get_board
 from models.db import make_engine
 from models.migrate import upgrade

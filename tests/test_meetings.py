@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.cli import main
+from bot.cli.main import main
 from handlers.errors import CommandError
-from handlers.meeting_rules import (
+from handlers.meetings.commands import top_up_meetings
+from handlers.meetings.rules import (
     MeetingRule,
     local_to_utc,
     occurrences,
@@ -16,9 +17,8 @@ from handlers.meeting_rules import (
     parse_reminder_days,
     reminder_points,
 )
-from handlers.meetings import top_up_meetings
 from handlers.run import OPERATOR_NAME, run_command
-from handlers.workdays import is_working_day, parse_region, working_days_before
+from handlers.text.workdays import is_working_day, parse_region, working_days_before
 from models.boards import get_board
 from models.ledger import NOTHING, REMINDER, LedgerKey, insert_new, new_row
 from models.schedule import meetings_between

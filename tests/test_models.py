@@ -15,7 +15,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, func, select
 
-import handlers.actions
+import handlers.register.actions
 from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
 from handlers.run import run_command
@@ -225,7 +225,7 @@ def test_stale_update_through_run_command_says_someone_else_changed_it(
     connection, behind the ORM's back: the ORM still holds version 1, as in the race.
     """
     bid = board_id(board_db)
-    real_update = handlers.actions.update_action
+    real_update = handlers.register.actions.update_action
     other = make_engine(db_url)
 
     def racing_update(*, session, action, **kwargs):
@@ -240,7 +240,7 @@ def test_stale_update_through_run_command_says_someone_else_changed_it(
                 connection.execute(bump)
         return real_update(session=session, action=action, **kwargs)
 
-    monkeypatch.setattr(handlers.actions, "update_action", racing_update)
+    monkeypatch.setattr(handlers.register.actions, "update_action", racing_update)
     try:
         reply = ask(board_db, COLP, 'action update A-1 rag=green note="Dashboard shared"')
     finally:

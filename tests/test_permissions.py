@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.console import Console
+from bot.cli.console import Console
 from handlers.commands import COMMANDS
 from handlers.permissions import NOT_A_MEMBER
 from handlers.replies import Fact, Item, Reply, Section

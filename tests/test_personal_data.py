@@ -5,8 +5,8 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from bot.cli import main
-from bot.slack_ids import OPERATION_NOTE
+from bot.cli.main import main
+from bot.slack.ids import OPERATION_NOTE
 from handlers.personal_data import find_personal_data
 from models.tables import Action, ActionChange
 from tests.conftest import CHAIR, COLP, CST, DEPUTY, OBSERVER, SECRETARIAT

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.console import Console
-from handlers.priorities import parse_answer
+from bot.cli.console import Console
+from handlers.priorities.commands import parse_answer
 from handlers.replies import Audience, Reply
 from models.tables import (
     CrimeArea,

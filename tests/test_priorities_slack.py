@@ -8,8 +8,10 @@ import pytest
 from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
 from sqlmodel import Session, select
 
-from bot.priorities_sender import EVENT_TYPE, PrioritySender
-from bot.render.priorities import (
+from bot.files.priority_chart import draw_tally
+from bot.senders.priorities import EVENT_TYPE, PrioritySender
+from bot.slack.courier import reminder_client
+from bot.slack.render.priorities import (
     ANSWER_BUTTON,
     ANSWER_VIEW,
     AREA_BLOCK,
@@ -18,12 +20,10 @@ from bot.render.priorities import (
     STANCE_ELEMENT,
     submitted_answer,
 )
-from bot.reports.priority_chart import draw_tally
-from bot.server import create_wsgi_app
-from bot.slack_delivery import reminder_client
+from bot.slack.server import create_wsgi_app
 from bot.worker import tick
-from handlers.priorities import board_tally
-from handlers.priority_messages import tally_chart
+from handlers.priorities.commands import board_tally
+from handlers.priorities.messages import tally_chart
 from models.boards import get_board
 from models.ledger import CLAIMED, FAILED, SENT, SUPERSEDED
 from models.priorities import latest_exercise
@@ -224,7 +224,7 @@ def test_a_claim_left_until_after_the_close_is_not_sent(opened, board_engine, se
 
 
 def test_the_worker_tick_sends_the_invitations(opened, board_engine, settings, stub):
-    from bot.reminder_sender import ReminderSender
+    from bot.senders.reminders import ReminderSender
 
     client = reminder_client(slack_settings(settings, stub), retry_interval=FAST)
     tick(board_engine, ReminderSender(board_engine, client, LONDON), settings, NOW)

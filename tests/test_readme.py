@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from bot.cli import build_parser
+from bot.cli.main import build_parser
 from handlers.commands import COMMANDS, help_reply
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
+from handlers.meetings.reminder_status import reminder_status
+from handlers.meetings.reminders import ReminderPlan, _Register, plan_reminders
 from handlers.permissions import may_update, visibility_for
-from handlers.reminder_status import reminder_status
-from handlers.reminders import ReminderPlan, _Register, plan_reminders
 from models.actions import create_action, get_action
 from models.boards import get_board, list_areas
 from models.ledger import DIGEST, REMINDER, SENT, insert_new, new_row

@@ -6,10 +6,10 @@ import pytest
 from sqlmodel import Session
 
 from handlers.errors import CommandError
-from handlers.quarters import parse_quarter, quarter
 from handlers.replies import Delivery
-from handlers.report_data import find_meeting, meeting_pack, quarterly_report, register_export
-from handlers.reports import ChartData
+from handlers.reports.papers import find_meeting, meeting_pack, quarterly_report, register_export
+from handlers.reports.snapshot import ChartData
+from handlers.text.quarters import parse_quarter, quarter
 from models.actions import EVERYTHING
 from models.boards import get_board
 from tests.conftest import CHAIR, COLP, LONDON, NOW, OBSERVER, SECRETARIAT

@@ -9,11 +9,11 @@ from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
-from bot.cli import main
-from bot.reports import write_paper
-from bot.reports.palette import FILL
-from handlers.papers import Column, Paper, Table
-from handlers.register_io import ANNEX_B_COLUMNS, CSV_COLUMNS
+from bot.cli.main import main
+from bot.files import write_paper
+from bot.files.palette import FILL
+from handlers.register.import_export import ANNEX_B_COLUMNS, CSV_COLUMNS
+from handlers.reports.document import Column, Paper, Table
 from tests.conftest import LONDON
 from tests.report_scenario import (
     AFTER_Q2,

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from bot import slack_ids
-from bot.server import create_wsgi_app
+from bot.slack import ids as slack_ids
+from bot.slack.server import create_wsgi_app
 from tests.conftest import CHAIR, NOW
 from tests.slack_stub import SlackHarness, buttons_in, slack_settings
 from tests.test_permissions import CASES, Case, board, snapshot  # noqa: F401  (board: a copy)

@@ -14,10 +14,10 @@ import zipfile
 
 import pytest
 
-from bot.cli import main
-from bot.reminder_sender import ReminderSender
-from bot.slack_delivery import reminder_client
-from bot.slack_ids import OPERATION_NOTE
+from bot.cli.main import main
+from bot.senders.reminders import ReminderSender
+from bot.slack.courier import reminder_client
+from bot.slack.ids import OPERATION_NOTE
 from tests.conftest import (
     CHAIR,
     COLP,

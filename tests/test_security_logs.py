@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack_delivery import reminder_client
-from bot.slack_ids import EVENTS_PATH, OPERATION_NOTE, OPERATION_RAG
-from bot.socket_mode import create_socket_handler
+from bot.slack.courier import reminder_client
+from bot.slack.ids import EVENTS_PATH, OPERATION_NOTE, OPERATION_RAG
+from bot.slack.socket_mode import create_socket_handler
 from bot.worker import tick
 from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT, TRADING
 from tests.slack_stub import BOT_TOKEN, SIGNING_SECRET, sign, slack_settings
@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # The libraries whose logging could carry a request or its headers.
 LIBRARIES = ("slack_bolt", "slack_sdk", "urllib3", "urllib", "werkzeug", "gunicorn",
              "gunicorn.error", "gunicorn.access", "apscheduler", "flask", "sqlalchemy", "alembic",
-             "bot", "handlers", "models", "bot.app.bolt")  # fmt: skip
+             "bot", "handlers", "models", "bot.slack.app.bolt")  # fmt: skip
 
 
 @pytest.fixture
 def everything_at_debug(caplog):
-    """Root and every logger (bot.app.bolt too, which is WARNING by design) at DEBUG."""
+    """Root and every logger (bot.slack.app.bolt too, which is WARNING by design) at DEBUG."""
     caplog.set_level(logging.DEBUG)
     names = set(logging.root.manager.loggerDict) | set(LIBRARIES)
     saved = {name: logging.getLogger(name).level for name in names}
@@ -93,7 +93,7 @@ def test_a_whole_day_of_use_logs_no_secret(slack, board_engine, settings, stub, 
     stub.fail("response", 500, retry_after=None)
     slack.click(COLP, _button(listing.json["blocks"], OPERATION_NOTE, "A-1"))
     # A crash inside a command is logged with its traceback.
-    monkeypatch.setattr("bot.listeners.runtime.run_command", lambda **_: 1 / 0)
+    monkeypatch.setattr("bot.slack.listeners.runtime.run_command", lambda **_: 1 / 0)
     slack.command(COLP, "action status")
     monkeypatch.undo()
     # The worker: a reminder pass, with a rate limit and a user Slack refuses for good.
@@ -101,7 +101,7 @@ def test_a_whole_day_of_use_logs_no_secret(slack, board_engine, settings, stub, 
     stub.fail("chat.postMessage", 429, retry_after=0)
     stub.refuse(TRADING, "user_not_found")
     worker_settings = slack_settings(settings, stub)
-    from bot.reminder_sender import ReminderSender
+    from bot.senders.reminders import ReminderSender
 
     sender = ReminderSender(board_engine, reminder_client(worker_settings, retry_interval=FAST),
                             worker_settings.tz)  # fmt: skip
@@ -135,7 +135,7 @@ def _free_port() -> int:
 SERVER = """
 import logging, sys
 from bot.config import load_settings
-from bot.server import GunicornServer, create_wsgi_app, gunicorn_options
+from bot.slack.server import GunicornServer, create_wsgi_app, gunicorn_options
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 for name in list(logging.root.manager.loggerDict):
     logging.getLogger(name).setLevel(logging.DEBUG)

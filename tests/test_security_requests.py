@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.listeners.retries import SIGNATURE_WINDOW, SeenSignatures
+from bot.slack.listeners.retries import SIGNATURE_WINDOW, SeenSignatures
 from models.tables import ActionChange
 from tests.conftest import COLP
 from tests.slack_stub import sign

@@ -9,13 +9,13 @@ from dataclasses import replace
 import pytest
 from werkzeug.serving import make_server
 
-from bot.app import create_app
 from bot.config import SettingsError
-from bot.listeners.respond import SHOWING_FAILED, SOMETHING_WENT_WRONG
-from bot.server import create_wsgi_app, gunicorn_options, serve_main
 from bot.setup import NotMigrated
-from bot.slack_ids import EVENTS_PATH
-from bot.socket_mode import create_socket_handler, socket_main
+from bot.slack.app import create_app
+from bot.slack.ids import EVENTS_PATH
+from bot.slack.listeners.respond import SHOWING_FAILED, SOMETHING_WENT_WRONG
+from bot.slack.server import create_wsgi_app, gunicorn_options, serve_main
+from bot.slack.socket_mode import create_socket_handler, socket_main
 from models.db import make_engine
 from tests.conftest import CHAIR, COLP, NOW, OBSERVER
 from tests.slack_stub import BOT_TOKEN, SIGNING_SECRET, SlackHarness, sign, slack_settings
@@ -156,7 +156,7 @@ def test_unexpected_failure_is_explained_ephemerally(slack, monkeypatch, caplog)
     def broken(**_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("bot.listeners.runtime.run_command", broken)
+    monkeypatch.setattr("bot.slack.listeners.runtime.run_command", broken)
     answer = slack.command(COLP, "action status")
     assert answer.status == 200
     assert answer.json == {"response_type": "ephemeral", "text": SOMETHING_WENT_WRONG}
@@ -167,7 +167,7 @@ def test_failure_after_saving_says_the_command_was_carried_out(slack, monkeypatc
     def broken(*_args):
         raise ValueError("cannot render")
 
-    monkeypatch.setattr("bot.listeners.runtime.slack_message", broken)
+    monkeypatch.setattr("bot.slack.listeners.runtime.slack_message", broken)
     answer = slack.command(COLP, "action note A-1 saved anyway")
     assert answer.json["text"] == SHOWING_FAILED
     assert "saved anyway" in str(console.ask("action history A-1"))
@@ -176,7 +176,7 @@ def test_failure_after_saving_says_the_command_was_carried_out(slack, monkeypatc
 def test_failure_behind_a_button_is_posted_to_the_user(slack, monkeypatch):
     listing = slack.command(OBSERVER, "action status all")
     next_page = next(b for b in listing.json["blocks"] if b["type"] == "actions")["elements"][0]
-    monkeypatch.setattr("bot.listeners.runtime.run_command", lambda **_: 1 / 0)
+    monkeypatch.setattr("bot.slack.listeners.runtime.run_command", lambda **_: 1 / 0)
     assert slack.click(OBSERVER, next_page).status == 200
     (posted,) = slack.stub.wait_for("response")
     assert posted.data == {"response_type": "ephemeral", "replace_original": False,
@@ -191,7 +191,7 @@ def test_late_failure_is_posted_to_the_user(board_engine, settings, stub, monkey
         gate.wait(5)
         raise RuntimeError("late boom")
 
-    monkeypatch.setattr("bot.listeners.runtime.run_command", slow_and_broken)
+    monkeypatch.setattr("bot.slack.listeners.runtime.run_command", slow_and_broken)
     answer = SlackHarness(web_app, stub).command(COLP, "rag")
     assert answer.json["text"].startswith("Working on it")
     gate.set()
@@ -207,7 +207,7 @@ def test_tokens_and_secrets_never_reach_the_logs(slack, monkeypatch, caplog):
     body = slack.command_body(COLP, "help", slack.stub.response_url())
     forged = sign(body, secret="not-the-secret")
     assert slack.post(body, "application/x-www-form-urlencoded", forged).status == 401
-    monkeypatch.setattr("bot.listeners.runtime.run_command", lambda **_: 1 / 0)
+    monkeypatch.setattr("bot.slack.listeners.runtime.run_command", lambda **_: 1 / 0)
     slack.command(COLP, "action status")
     assert "ZeroDivisionError" in caplog.text
     for secret in (BOT_TOKEN, SIGNING_SECRET, "deprecated-verification-token"):

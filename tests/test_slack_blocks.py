@@ -3,8 +3,8 @@
 import json
 from datetime import UTC, date, datetime
 
-from bot import slack_ids
-from bot.render.blocks import (
+from bot.slack import ids as slack_ids
+from bot.slack.render.blocks import (
     FIELD_TEXT,
     MAX_BLOCKS,
     RAG_LEGEND,

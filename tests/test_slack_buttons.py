@@ -5,11 +5,11 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from bot import slack_ids
-from bot.reminder_sender import ReminderSender
-from bot.render.blocks import fallback_text
-from bot.server import create_wsgi_app
-from bot.slack_delivery import reminder_client
+from bot.senders.reminders import ReminderSender
+from bot.slack import ids as slack_ids
+from bot.slack.courier import reminder_client
+from bot.slack.render.blocks import fallback_text
+from bot.slack.server import create_wsgi_app
 from models.tables import Action, ActionChange
 from tests.conftest import CHAIR, COLP, CST, LONDON, OBSERVER, SECRETARIAT
 from tests.slack_stub import SlackHarness, buttons_in, slack_settings

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.render.blocks import MAX_BLOCKS, fallback_text
+from bot.slack.render.blocks import MAX_BLOCKS, fallback_text
 from tests.conftest import CHAIR, COLP, LONDON, OBSERVER, SECRETARIAT, STRANGER
 
 pytest_plugins = ("tests.slack_fixtures",)

@@ -5,8 +5,8 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from bot import slack_ids
-from bot.render.blocks import MAX_HOME_BLOCKS
+from bot.slack import ids as slack_ids
+from bot.slack.render.blocks import MAX_HOME_BLOCKS
 from models.actions import create_action
 from models.boards import get_board, get_or_create_area
 from models.people import find_partner

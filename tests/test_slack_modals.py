@@ -4,8 +4,8 @@ import json
 
 from sqlmodel import Session, select
 
-from bot import slack_ids
-from bot.render.blocks import MAX_HOME_BLOCKS
+from bot.slack import ids as slack_ids
+from bot.slack.render.blocks import MAX_HOME_BLOCKS
 from models.boards import list_areas
 from models.people import find_partner
 from models.tables import Action, ActionChange

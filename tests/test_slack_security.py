@@ -2,7 +2,7 @@
 
 import time
 
-from bot.render.blocks import fallback_text
+from bot.slack.render.blocks import fallback_text
 from tests.conftest import CHAIR, COLP, LONDON, SECRETARIAT
 from tests.slack_stub import SIGNING_SECRET, sign
 

@@ -8,8 +8,8 @@ import time
 from docx import Document
 from slack_sdk.errors import SlackApiError
 
-import bot.uploads
-from bot.server import create_wsgi_app
+import bot.slack.uploads
+from bot.slack.server import create_wsgi_app
 from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT
 from tests.slack_stub import CHANNEL, SlackHarness, slack_settings
 
@@ -46,13 +46,13 @@ def test_chair_posts_the_chart_in_the_channel(slack, stub):
 
 
 def test_the_command_is_acknowledged_before_the_upload_starts(slack, stub, monkeypatch):
-    gate, real_upload = threading.Event(), bot.uploads.upload
+    gate, real_upload = threading.Event(), bot.slack.uploads.upload
 
     def held_upload(*args, **kwargs):
         gate.wait(10)
         return real_upload(*args, **kwargs)
 
-    monkeypatch.setattr(bot.uploads, "upload", held_upload)
+    monkeypatch.setattr(bot.slack.uploads, "upload", held_upload)
     started = time.monotonic()
     answer = slack.command(CHAIR, "rag chart")
     assert time.monotonic() - started < 3, "the acknowledgement waited for the upload"
@@ -90,7 +90,7 @@ def test_bot_not_in_the_channel_is_told_in_words(slack, stub, monkeypatch):
     def not_a_member(*args, **kwargs):
         raise SlackApiError("not_in_channel", {"ok": False, "error": "not_in_channel"})
 
-    monkeypatch.setattr(bot.uploads, "upload", not_a_member)
+    monkeypatch.setattr(bot.slack.uploads, "upload", not_a_member)
     answer = slack.command(CHAIR, "rag chart")
     told = stub.wait_for_path(answer.response_url.removeprefix(stub.base))
     assert told.data["response_type"] == "ephemeral"

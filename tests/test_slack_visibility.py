@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.server import create_wsgi_app
+from bot.slack.server import create_wsgi_app
 from tests.conftest import CHAIR, COLP, DEPUTY, NOW, OBSERVER, SECRETARIAT, TRADING
 from tests.slack_stub import SlackHarness, slack_settings
 

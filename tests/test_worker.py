@@ -14,15 +14,15 @@ import pytest
 from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
 from sqlmodel import Session, select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import SettingsError
-from bot.reminder_sender import ReminderSender
+from bot.senders.reminders import ReminderSender
 from bot.setup import ANNEX_B, PARTNERS, import_file
-from bot.slack_delivery import EVENT_TYPE, reminder_client
+from bot.slack.courier import EVENT_TYPE, reminder_client
 from bot.worker import WorkerOptions, tick, worker_options
-from handlers.admin import set_member
-from handlers.meeting_rules import parse_meeting_rule
-from handlers.meetings import top_up_meetings
+from handlers.meetings.commands import top_up_meetings
+from handlers.meetings.rules import parse_meeting_rule
+from handlers.register.admin import set_member
 from models.boards import get_board
 from models.db import make_engine
 from models.ledger import FAILED, FAILURES, NOTHING, RETRY, SENT, SUPERSEDED

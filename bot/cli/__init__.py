@@ -1,0 +1,1 @@
+"""The command line: `soc-bot` subcommands, the console and the demo."""

@@ -1,0 +1,1 @@
+"""Messages the worker sends exactly once, through a courier, whatever the channel."""

@@ -1,0 +1,1 @@
+"""Slack: the app factory, servers, thin listeners, Block Kit renderers and the Slack courier."""

@@ -1,0 +1,1 @@
+"""Reply objects drawn as Slack Block Kit: messages, App Home, modals and the priorities form."""

@@ -1,0 +1,1 @@
+"""The priorities exercise: asking partners which key crime areas matter, and the tally."""

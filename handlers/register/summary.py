@@ -1,0 +1,201 @@
+"""`/soc rag`: RAG counts by key crime area and 4P strand, and change since the last meeting."""
+
+from sqlmodel import Session
+
+from handlers.cache import REGISTER_CACHE, register_key
+from handlers.context import Context
+from handlers.permissions import is_admin, require_member, visibility_for
+from handlers.register.present import action_title
+from handlers.replies import Audience, Fact, Reply, Section
+from handlers.text.parsing import Args
+from handlers.text.vocab import RAG_LABELS
+from models.actions import (
+    PUBLIC,
+    ActionFilter,
+    Visibility,
+    count_hidden,
+    count_with_strand,
+    list_actions,
+    rag_counts,
+    rag_moves_since,
+)
+from models.boards import list_areas
+from models.meetings import last_meeting
+from models.tables import Action, AreaSource, Meeting, Rag, Strand
+
+RAG_ORDER = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE, Rag.NONE)
+EXCEPTION_LIMIT = 10
+SHORT_LABELS = {**RAG_LABELS, Rag.BLUE: "Blue"}
+
+
+def rag_breakdown(counts: dict[str, int]) -> str:
+    """`2 Red · 5 Amber · 1 Blue`, skipping zeros."""
+    parts = [f"{counts[r]} {SHORT_LABELS[r]}" for r in RAG_ORDER if counts.get(r)]
+    return " · ".join(parts) or "no actions"
+
+
+def rag_summary(session: Session, ctx: Context, args: Args) -> Reply:
+    """The Board's RAG summary; posted in the channel when the chair, deputy or secretariat asks."""
+    member = require_member(ctx)
+    in_channel = is_admin(member) and "private" not in [w.casefold() for w in args.words]
+    visibility = PUBLIC if in_channel else visibility_for(session, member)
+    meeting = last_meeting(session=session, board_id=ctx.board.id, now=ctx.now)
+    # The summary depends only on these, so it is computed once per register version.
+    key = register_key(
+        session, ctx.board, "rag", ctx.today, meeting and (meeting.id, meeting.starts_at),
+        in_channel, is_admin(member), visibility,
+    )  # fmt: skip
+    return REGISTER_CACHE.get_or_compute(
+        key, lambda: _summary(session, ctx, in_channel, visibility, meeting)
+    )
+
+
+def _summary(
+    session: Session,
+    ctx: Context,
+    in_channel: bool,
+    visibility: Visibility,
+    meeting: Meeting | None,
+) -> Reply:
+    member = ctx.member
+    board_id = ctx.board.id
+    totals = {
+        rag: n
+        for (_, rag), n in rag_counts(
+            session=session, board_id=board_id, visibility=visibility
+        ).items()
+    }
+    total = sum(totals.values())
+    reply = Reply(
+        title="RAG summary",
+        text=f"{total} action{'s' if total != 1 else ''}: {rag_breakdown(totals)}.",
+        audience=Audience.IN_CHANNEL if in_channel else Audience.EPHEMERAL,
+        rag_legend=True,
+    )
+    if not in_channel:
+        reply.notice = "Only you can see this." + (
+            "" if is_admin(member) else " The chair, deputy or secretariat can post it."
+        )
+    hidden = count_hidden(session=session, board_id=board_id, visibility=visibility)
+    if hidden:
+        reply.text += (
+            f" {hidden} confidential action{'s are' if hidden != 1 else ' is'} not shown: "
+            "details available to authorised members."
+        )
+    reply.sections.append(_by_area(session, board_id, visibility))
+    reply.sections.append(_by_strand(session, board_id, visibility, total))
+    reply.sections.extend(_since_last_meeting(session, ctx, visibility, meeting))
+    return reply
+
+
+def _by_area(session: Session, board_id: int, visibility: Visibility) -> Section:
+    counts = rag_counts(session=session, board_id=board_id, visibility=visibility, by="area")
+    section = Section("By key crime area")
+    empty = []
+    for area in list_areas(session=session, board_id=board_id):
+        area_counts = {rag: n for (area_id, rag), n in counts.items() if area_id == area.id}
+        name = ("★ " if area.priority else "") + area.name
+        if area_counts:
+            section.facts.append(Fact(name, rag_breakdown(area_counts)))
+        elif area.priority or area.source != AreaSource.NATIONAL_ASSESSMENT:
+            empty.append(name)
+    if empty:
+        section.lines.append("No actions yet: " + "; ".join(empty) + ".")
+    return section
+
+
+def _by_strand(session: Session, board_id: int, visibility: Visibility, total: int) -> Section:
+    counts = rag_counts(session=session, board_id=board_id, visibility=visibility, by="strand")
+    section = Section("By 4P strand")
+    for strand in Strand:
+        strand_counts = {rag: n for (s, rag), n in counts.items() if s == strand}
+        section.facts.append(Fact(strand.value.title(), rag_breakdown(strand_counts)))
+    unassigned = total - count_with_strand(
+        session=session, board_id=board_id, visibility=visibility
+    )
+    if unassigned:
+        section.lines.append(
+            f"{unassigned} action{'s have' if unassigned != 1 else ' has'} no strand set "
+            "(`action update A-n strand=pursue,protect`)."
+        )
+    return section
+
+
+def _since_last_meeting(
+    session: Session, ctx: Context, visibility: Visibility, meeting: Meeting | None
+) -> list[Section]:
+    board_id = ctx.board.id
+    sections = []
+    if meeting is None:
+        changes = Section("Since the last meeting")
+        changes.lines.append("No previous meeting is recorded, so there is nothing to compare.")
+    else:
+        changes = Section("Since the last meeting", facts=[Fact("Last meeting", meeting.starts_at)])
+        moves, moved = rag_moves_since(
+            session=session,
+            board_id=board_id,
+            visibility=visibility,
+            at=meeting.starts_at,
+            limit=EXCEPTION_LIMIT,
+        )
+        for action, old in moves:
+            changes.lines.append(
+                f"{action.ref} {_short_title(action)}: {SHORT_LABELS[Rag(old)]} → "
+                f"{SHORT_LABELS[Rag(action.rag)]}"
+            )
+        if moved > len(moves):
+            changes.lines.append(f"…and {moved - len(moves)} more rating changes.")
+        if not moved:
+            changes.lines.append("No RAG ratings changed.")
+        _exception(
+            session,
+            ctx,
+            visibility,
+            changes,
+            "New actions",
+            ActionFilter(created_after=meeting.starts_at),
+        )
+    sections.append(changes)
+    exceptions = Section("Exceptions")
+    _exception(session, ctx, visibility, exceptions, "Red", ActionFilter(rag=Rag.RED.value))
+    _exception(session, ctx, visibility, exceptions, "Overdue", ActionFilter(overdue_on=ctx.today))
+    if meeting is not None:
+        _exception(
+            session,
+            ctx,
+            visibility,
+            exceptions,
+            "Not updated since the last meeting",
+            ActionFilter(not_updated_since=meeting.starts_at, open_only=True),
+        )
+    if not exceptions.lines:
+        exceptions.lines.append("None: nothing is red, overdue or left without an update.")
+    sections.append(exceptions)
+    return sections
+
+
+def _exception(
+    session: Session,
+    ctx: Context,
+    visibility: Visibility,
+    section: Section,
+    label: str,
+    where: ActionFilter,
+) -> None:
+    actions, total = list_actions(
+        session=session,
+        board_id=ctx.board.id,
+        visibility=visibility,
+        where=where,
+        limit=EXCEPTION_LIMIT,
+    )
+    if not total:
+        return
+    refs = "; ".join(f"{a.ref} {_short_title(a)}" for a in actions)
+    more = f" …and {total - len(actions)} more" if total > len(actions) else ""
+    section.lines.append(f"{label} ({total}): {refs}{more}")
+
+
+def _short_title(action: Action) -> str:
+    title = action_title(action)
+    return title if len(title) <= 40 else title[:39].rstrip() + "…"

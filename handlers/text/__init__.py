@@ -1,0 +1,1 @@
+"""The words people type: command parsing, dates, vocabularies, quarters and working days."""
