@@ -447,7 +447,7 @@ def test_date_without_year_is_the_next_occurrence(d: date, today: date) -> None:
 
 
 def test_module_is_pure() -> None:
-    source = (Path(__file__).parents[1] / "handlers" / "dates.py").read_text()
+    source = (Path(__file__).parents[1] / "handlers" / "text" / "dates.py").read_text()
     assert not re.search(r"\.(now|today|utcnow)\(", source)
     assert not re.search(r"^\s*(from|import) (slack|apscheduler|bot)\b", source, re.M)
     assert "fuzzy" not in source
