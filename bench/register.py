@@ -42,7 +42,7 @@ def build_register(path: Path, actions: int, seed: int = 3) -> Settings:
             (CHAIR, "Chair", Role.CHAIR, None),
             (COLP, "CoLP contact", Role.MEMBER, colp.id),
         ):
-            save_member(session=session, board_id=board.id, slack_user_id=user_id,
+            save_member(session=session, board_id=board.id, external_id=user_id,
                         display_name=name, role=role.value, partner_id=partner_id)  # fmt: skip
         meeting_at = NOW - timedelta(days=28)
         add_meeting(session=session, board_id=board.id, starts_at=meeting_at)

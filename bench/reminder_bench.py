@@ -36,9 +36,10 @@ from sqlalchemy import event, insert, make_url, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
+from bot.senders.exactly_once import Recipients  # noqa: E402
 from bot.senders.reminders import ReminderSender  # noqa: E402
 from bot.setup import ANNEX_B, PARTNERS, import_file  # noqa: E402
-from bot.slack.courier import SlackDelivery, reminder_client  # noqa: E402
+from bot.slack.courier import reminder_client, slack_couriers  # noqa: E402
 from handlers.meetings.commands import top_up_meetings  # noqa: E402
 from handlers.meetings.rules import parse_meeting_rule  # noqa: E402
 from models.boards import get_board, list_areas  # noqa: E402
@@ -46,7 +47,7 @@ from models.db import make_engine, normalise_database_url, session_scope  # noqa
 from models.meetings import add_meeting  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.schedule import save_schedule  # noqa: E402
-from models.tables import Action, ActionLead, Member, Partner, Rag, Role  # noqa: E402
+from models.tables import Action, ActionLead, Identity, Member, Partner, Rag, Role  # noqa: E402
 from tests.slack_stub import BOT_TOKEN  # noqa: E402
 
 NOW = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
@@ -78,13 +79,17 @@ def build(database_url: str, actions: int, contacts: int, seed: int = 4) -> None
             {"board_id": board.id, "name": f"Partner {n:04d}", "aliases": "", "collective": False}
             for n in range(contacts)])  # fmt: skip
         partners = dict(session.exec(text("SELECT name, id FROM partner")).all())
+        people = [(f"UP{n:06d}", f"Contact {n}", Role.MEMBER, partners[f"Partner {n:04d}"])
+                  for n in range(contacts)] + [("UCHAIR", "Chair", Role.CHAIR, None)]  # fmt: skip
         session.exec(insert(Member), params=[
-            {"board_id": board.id, "slack_user_id": f"UP{n:06d}", "display_name": f"Contact {n}",
-             "role": Role.MEMBER.value, "partner_id": partners[f"Partner {n:04d}"],
-             "away": False} for n in range(contacts)])  # fmt: skip
-        session.exec(insert(Member), params=[
-            {"board_id": board.id, "slack_user_id": "UCHAIR", "display_name": "Chair",
-             "role": Role.CHAIR.value, "partner_id": None, "away": False}])  # fmt: skip
+            {"board_id": board.id, "display_name": name, "role": role.value,
+             "partner_id": partner_id, "away": False, "channel": "slack"}
+            for _, name, role, partner_id in people])  # fmt: skip
+        member_ids = dict(session.exec(text("SELECT display_name, id FROM member")).all())
+        session.exec(insert(Identity), params=[
+            {"board_id": board.id, "member_id": member_ids[name], "channel": "slack",
+             "external_id": user_id, "tenant": "", "conversation": "", "created_at": NOW}
+            for user_id, name, _, _ in people])  # fmt: skip
         area_ids = [a.id for a in list_areas(session=session, board_id=board.id)]
         mine = [partners[f"Partner {n:04d}"] for n in range(contacts)]
         last = NOW - timedelta(days=28)
@@ -173,15 +178,22 @@ def measure(engine, api_url: str, rounds: int) -> None:
     """Raw sends and passes, alternately, `rounds` times each; print the medians."""
     settings = Settings(database_url="", slack_bot_token=BOT_TOKEN, slack_api_url=api_url)
     client = reminder_client(settings, retry_interval=FixedValueRetryIntervalCalculator(0.01))
-    sender = ReminderSender(engine, client, settings.tz)
+    couriers = slack_couriers(client, settings.tz)
+    sender = ReminderSender(engine, couriers, settings.tz)
     _empty_ledger(engine)
     with QueryCounter(engine) as planning:
         started = time.perf_counter()
         plan = sender.plan(PASS_AT)
         plan_seconds = time.perf_counter() - started
     messages = [d for d in plan.deliveries if d.has_message]
-    delivery = SlackDelivery(client, settings.tz)
-    payloads = [delivery.message(d.send_to.slack_user_id, d.reply, d.key.text()) for d in messages]
+    with Session(engine) as session:
+        recipients = Recipients.load(session, messages[0].meeting.board_id, couriers)
+    payloads = [
+        couriers["slack"].message(
+            recipients.address(d.send_to).id, d.reply, sender.ledger.key(d.key)
+        )
+        for d in messages
+    ]
     size = sum(len(json.dumps(p)) for p in payloads) / len(payloads)
     raws, passes, statements = [], [], []
     for _ in range(rounds):

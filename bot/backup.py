@@ -4,6 +4,9 @@ The document names its format, format version and schema revision, then lists ea
 columns and rows (timestamps as ISO 8601 UTC, dates as ISO dates). It is the same whichever
 database wrote it, so a SQLite register restores into PostgreSQL and back. A restore is one
 transaction: all rows or none, and the history's hash chain is checked before it commits.
+The deployment id travels with the backup, so a restored production still finds the messages it
+sent; a staging copy made from production's backup must drop it (`DELETE FROM deployment`: a new
+one is made on first use) before it sends anything to the same workspace.
 """
 
 import json
@@ -25,12 +28,15 @@ from models.boards import GOVERNMENT_STRATEGY_AREAS, NATIONAL_ASSESSMENT_AREAS, 
 from models.columns import UTCDateTime
 from models.db import reader
 from models.migrate import current_revision, head_revision, upgrade
-from models.tables import Board, CrimeArea
+from models.tables import Board, CrimeArea, Deployment, SeenRequest
 
 FORMAT = "soc-bot-backup"
 FORMAT_VERSION = 1
 # What `soc-bot db upgrade` creates by itself: a database holding only these is "empty".
-SET_UP_TABLES = {Board.__tablename__, CrimeArea.__tablename__}
+SET_UP_TABLES = {Board.__tablename__, CrimeArea.__tablename__, Deployment.__tablename__}
+# Requests served in the last minutes (replay protection), not the register: every row expires
+# within the hour, so a restored copy would only hold stale rows; a restore leaves them in place.
+NOT_BACKED_UP = {SeenRequest.__tablename__}
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class BackupSummary:
 
 def tables() -> list[Table]:
     """Every table of the register, parents before children."""
-    return list(SQLModel.metadata.sorted_tables)
+    return [t for t in SQLModel.metadata.sorted_tables if t.name not in NOT_BACKED_UP]
 
 
 def backup_document(engine: Engine, now: datetime) -> dict[str, Any]:

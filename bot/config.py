@@ -4,9 +4,14 @@ import os
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from models.db import normalise_database_url
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from models.db import SUPPORTED_DRIVERS, normalise_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DATABASE_URL_EXAMPLES = "sqlite:///path/to/soc.db or postgresql://user:password@host:5432/database"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class SettingsError(Exception):
@@ -26,6 +31,7 @@ class Settings:
     slack_app_token: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000
+    log_level: str = "WARNING"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -66,7 +72,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"PORT={port_text!r} is not a port number.")
     api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     return Settings(
-        database_url=normalise_database_url(env.get("DATABASE_URL")),
+        database_url=check_database_url(env.get("DATABASE_URL") or ""),
         board_slug=env.get("SOC_BOARD") or "soc",
         board_name=env.get("SOC_BOARD_NAME") or Settings.board_name,
         timezone=timezone,
@@ -75,7 +81,43 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         slack_app_token=env.get("SLACK_APP_TOKEN", ""),
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         port=int(port_text),
+        log_level=log_level(env),
     )
+
+
+def check_database_url(text: str) -> str:
+    """DATABASE_URL normalised, or a SettingsError saying why soc-bot cannot use it."""
+    url = normalise_database_url(text)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not echoed: a mangled URL may still hold a password.
+        raise SettingsError(
+            f"DATABASE_URL is not a database URL: write {DATABASE_URL_EXAMPLES}."
+        ) from None
+    scheme = text.partition("://")[0]  # shown: the password, if any, comes after "://"
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend not in SUPPORTED_DRIVERS:
+        raise SettingsError(
+            f"soc-bot supports SQLite and PostgreSQL; DATABASE_URL starts with {scheme}://. "
+            f"Write {DATABASE_URL_EXAMPLES}."
+        )
+    if driver != SUPPORTED_DRIVERS[backend]:
+        raise SettingsError(
+            f"soc-bot reaches {backend} through {SUPPORTED_DRIVERS[backend]}, but DATABASE_URL "
+            f"starts with {scheme}://: write {backend}:// instead."
+        )
+    return url
+
+
+def log_level(environ: dict[str, str]) -> str:
+    """SOC_LOG_LEVEL, checked: WARNING unless set (DEBUG shows the traceback behind an error)."""
+    level = (environ.get("SOC_LOG_LEVEL") or "WARNING").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(
+            f"SOC_LOG_LEVEL={environ.get('SOC_LOG_LEVEL')!r} is not one of {', '.join(LOG_LEVELS)}."
+        )
+    return level
 
 
 def _redact_url(url: str) -> str:

@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from handlers.context import CONSOLE, Surface
 from handlers.replies import Fact, Item, Mention, Reply, Value
 from handlers.text.dates import format_uk_date
 from models.tables import Rag
@@ -34,8 +35,8 @@ def format_fact(fact: Fact, tz: ZoneInfo) -> str:
     return f"{when}{fact.label}: {format_value(fact.value, tz)}"
 
 
-def render_text(reply: Reply, tz: ZoneInfo) -> str:
-    """The whole reply as plain text lines."""
+def render_text(reply: Reply, tz: ZoneInfo, surface: Surface = CONSOLE) -> str:
+    """The whole reply as plain text lines; paging commands as typed on `surface`."""
     lines = [("⚠ " if reply.error else "") + reply.title]
     for extra in (reply.text, reply.notice):
         if extra:
@@ -53,9 +54,9 @@ def render_text(reply: Reply, tz: ZoneInfo) -> str:
         page = reply.page
         nav = []
         if page.number > 1:
-            nav.append(f"previous: `{page.command} page {page.number - 1}`")
+            nav.append(f"previous: `{surface.typed(f'{page.command} page {page.number - 1}')}`")
         if page.number < page.pages:
-            nav.append(f"next: `{page.command} page {page.number + 1}`")
+            nav.append(f"next: `{surface.typed(f'{page.command} page {page.number + 1}')}`")
         lines.append(f"Page {page.number} of {page.pages} ({'; '.join(nav)})")
     if reply.hint:
         lines.append(reply.hint)

@@ -9,12 +9,13 @@ from bot.config import Settings
 from handlers.errors import CommandError
 from handlers.register.import_export import ImportResult, import_rows, load_partners, read_rows
 from models.boards import get_or_create_board
-from models.db import make_engine, session_scope
+from models.db import make_engine, session_scope, sqlite_path
 from models.migrate import current_revision, head_revision
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ANNEX_B = DATA / "annex_b.csv"
 PARTNERS = DATA / "partners.csv"
+UPGRADE_FIRST = "run `soc-bot db upgrade` first."
 
 
 class NotMigrated(Exception):
@@ -22,11 +23,18 @@ class NotMigrated(Exception):
 
 
 def open_engine(settings: Settings, *, check_schema: bool = True) -> Engine:
-    """An engine for the configured database, refusing one whose schema is not up to date."""
+    """An engine for the configured database, refusing one whose schema is not up to date.
+
+    Checking connects once, so a database that cannot be reached fails here, at start-up.
+    """
+    path = sqlite_path(settings.database_url)
+    if check_schema and path is not None and path.parent.is_dir() and not path.exists():
+        # Connecting would create an empty file; only `db upgrade` should.
+        raise NotMigrated(f"There is no database at {path.absolute()} yet: {UPGRADE_FIRST}")
     engine = make_engine(settings.database_url)
     if check_schema and current_revision(engine) != head_revision():
         engine.dispose()
-        raise NotMigrated("The database schema is not up to date: run `soc-bot db upgrade` first.")
+        raise NotMigrated(f"The database schema is not up to date: {UPGRADE_FIRST}")
     return engine
 
 

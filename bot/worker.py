@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot.config import Settings, SettingsError
 from bot.plain_text import render_text
+from bot.senders.courier import Courier
 from bot.senders.priorities import PrioritySender
 from bot.senders.reminders import (
     DEFAULT_LEASE,
@@ -28,13 +29,16 @@ from bot.senders.reminders import (
     utc_now,
 )
 from bot.setup import open_engine
-from bot.slack.courier import reminder_client
+from bot.slack.courier import reminder_client, slack_couriers
+from bot.teams.config import load_teams_settings
+from bot.teams.courier import teams_couriers
 from handlers.meetings.commands import reminder_config, top_up_meetings
 from handlers.meetings.reminder_messages import when
 from handlers.meetings.reminders import ReminderPlan, plan_reminders
 from models.boards import get_board
 from models.db import session_scope
 from models.meetings import next_meeting
+from models.people import identities_by_member, list_members, reachable_identity
 from models.schedule import get_schedule
 
 log = logging.getLogger(__name__)
@@ -100,12 +104,23 @@ def _safe_tick(engine: Engine, sender: ReminderSender, settings: Settings) -> No
         log.exception("reminder tick failed; the ledger keeps its place for the next tick")
 
 
+def deployment_couriers(settings: Settings) -> dict[str, Courier]:
+    """The couriers this deployment has, by channel: Slack's when its bot token is set, Teams'
+    when its app credentials are."""
+    couriers: dict[str, Courier] = {}
+    if settings.slack_bot_token:
+        couriers.update(slack_couriers(reminder_client(settings), settings.tz))
+    couriers.update(teams_couriers(load_teams_settings(), settings.tz))
+    if not couriers:
+        settings.require("slack_bot_token")
+    return couriers
+
+
 def reminder_sender(engine: Engine, settings: Settings, options: WorkerOptions) -> ReminderSender:
-    """The sender a worker tick uses: Slack client with retries, the Board, the claim lease."""
-    settings.require("slack_bot_token")
+    """The sender a worker tick uses: the couriers (clients with retries), the Board, the lease."""
     return ReminderSender(
         engine,
-        reminder_client(settings),
+        deployment_couriers(settings),
         settings.tz,
         board_slug=settings.board_slug,
         lease=options.lease,
@@ -114,9 +129,10 @@ def reminder_sender(engine: Engine, settings: Settings, options: WorkerOptions) 
 
 def run_worker(settings: Settings, options: WorkerOptions) -> int:
     """Run the scheduler until SIGTERM or SIGINT; the tick in progress finishes first."""
-    settings.require("slack_bot_token")
+    couriers = deployment_couriers(settings)
     engine = open_engine(settings)
     sender = reminder_sender(engine, settings, options)
+    log.info("direct messages go out on: %s", ", ".join(sorted(couriers)))
     scheduler = BlockingScheduler(timezone=UTC)
     scheduler.add_job(
         _safe_tick,
@@ -151,18 +167,22 @@ def dry_run(engine: Engine, settings: Settings, now: datetime) -> str:
         top_up_meetings(session, board, now, settings.tz)
         session.flush()
         plan = plan_reminders(session, board, now, settings.tz)
-        text = format_plan(plan, settings) or _nothing_due(session, board, now, settings)
+        text = format_plan(plan, settings, _ids_shown(session, board.id)) or _nothing_due(
+            session, board, now, settings
+        )
         session.rollback()
     header = f"Reminder pass at {when(now, settings.tz)} (dry run: nothing is sent or recorded)."
     return f"{header}\n{text}"
 
 
-def format_plan(plan: ReminderPlan, settings: Settings) -> str:
-    """A plan as plain text: each message in full, then who has nothing to report."""
+def format_plan(plan: ReminderPlan, settings: Settings, ids: dict[int, str] | None = None) -> str:
+    """A plan as plain text: each message in full (to whom: `ids`, by member id), then who has
+    nothing to report."""
     lines = []
     for delivery in plan.deliveries:
         if delivery.reply is not None:
-            lines.append(f"\n──── To {describe_delivery(delivery, settings.tz)}")
+            where = (ids or {}).get(delivery.send_to.id, "")
+            lines.append(f"\n──── To {describe_delivery(delivery, settings.tz, where)}")
             lines.append(render_text(delivery.reply, settings.tz))
     quiet = sorted(d.recipient.display_name for d in plan.deliveries if d.reply is None)
     if quiet:
@@ -170,6 +190,18 @@ def format_plan(plan: ReminderPlan, settings: Settings) -> str:
     if plan.superseded:
         lines.append(f"{len(plan.superseded)} earlier reminders superseded by these.")
     return "\n".join(lines).strip()
+
+
+def _ids_shown(session: Session, board_id: int) -> dict[int, str]:
+    """Each member's id on the channel their messages go to (of all they have), by member id."""
+    shown = {}
+    members = {m.id: m for m in list_members(session=session, board_id=board_id)}
+    for member_id, identities in identities_by_member(session=session, board_id=board_id).items():
+        member = members.get(member_id)
+        found = member and reachable_identity(member, identities, {i.channel for i in identities})
+        if found:
+            shown[member_id] = found.external_id
+    return shown
 
 
 def _nothing_due(session: Session, board, now: datetime, settings: Settings) -> str:

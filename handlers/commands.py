@@ -7,14 +7,53 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from handlers.context import Context
+from handlers.context import CONSOLE, Context, Surface
 from handlers.errors import CommandError
+from handlers.help import short_help, topic_help
 from handlers.meetings import commands as meetings
+from handlers.permissions import ADMIN_ROLES, PARTNER_ROLES
 from handlers.priorities import commands as priorities
+from handlers.priorities import controls as priority_controls
 from handlers.register import actions, admin, summary
-from handlers.replies import Fact, Reply, Section, error_reply
+from handlers.replies import Reply, error_reply
 from handlers.reports import commands as report_commands
 from handlers.text.parsing import Args, split_args, tokenize
+from models.tables import Member, Role
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who may use a command: the README's words for it and the roles it admits.
+
+    A role is admitted if it may use the command at all (a member may see the reminder times but
+    not set them); the handlers refuse the rest, with the same rules from handlers/permissions.py.
+    """
+
+    label: str
+    roles: frozenset[Role]
+    members_only: bool = True
+
+    def admits(self, member: Member | None) -> bool:
+        """Whether this person may use the command (non-members only for `help`)."""
+        if member is None:
+            return not self.members_only
+        return Role(member.role) in self.roles
+
+
+ANYONE = Who("anyone", frozenset(Role), members_only=False)
+EVERYONE = Who("members", frozenset(Role))
+PARTNERS = Who("lead partners, chair, secretariat", frozenset(PARTNER_ROLES | ADMIN_ROLES))
+ADMINS = Who("chair, deputy, secretariat", frozenset(ADMIN_ROLES))
+SEE_OR_SET = Who("members see; chair, deputy, secretariat set", frozenset(Role))
+ANSWERERS = Who(
+    "partner members; chair, deputy, secretariat for any partner",
+    frozenset(PARTNER_ROLES | ADMIN_ROLES),
+)
+CHOOSERS = Who("chair, secretariat", frozenset(priorities.CHOOSERS))
+
+
+class UnknownCommand(CommandError):
+    """Text that names no command: answered with the short help."""
 
 
 @dataclass(frozen=True)
@@ -24,10 +63,12 @@ class Command:
     words: tuple[str, ...]
     usage: str
     summary: str
-    who: str
+    who: Who
     run: Callable[..., Reply]
     options: frozenset[str] = frozenset()
     raw: bool = False  # the handler takes the rest of the text exactly as typed
+    group: str = ""  # where the short help lists it (handlers/help.py GROUPS); "" for `help`
+    brief: str = ""  # its line in the short help
 
     @property
     def name(self) -> str:
@@ -35,24 +76,19 @@ class Command:
         return " ".join(self.words)
 
 
-EVERYONE, PARTNERS, ADMINS = (
-    "members",
-    "lead partners, chair, secretariat",
-    "chair, deputy, secretariat",
-)
-
-
 def _help(session: Session, ctx: Context, args: Args) -> Reply:
-    return help_reply(args.text())
+    return help_reply(session, ctx, args.text())
 
 
 COMMANDS: tuple[Command, ...] = (
     Command(
         ("help",),
         "help [topic]",
-        "What you can type; `help action` for one topic.",
-        "anyone",
+        "What you can do, the things you do most first; `help action` for one topic in full.",
+        ANYONE,
         _help,
+        group="",
+        brief="What you can do, and each topic in full.",
     ),
     Command(
         ("action", "status"),
@@ -61,6 +97,8 @@ COMMANDS: tuple[Command, ...] = (
         "overdue ones.",
         EVERYONE,
         actions.status,
+        group="register",
+        brief="Your partner's actions, all of them, one, an area's or the overdue.",
     ),
     Command(
         ("action", "add"),
@@ -71,6 +109,8 @@ COMMANDS: tuple[Command, ...] = (
         ADMINS,
         actions.add,
         frozenset(actions.ADD_OPTIONS),
+        group="register",
+        brief="Add an action to the register.",
     ),
     Command(
         ("action", "update"),
@@ -80,13 +120,18 @@ COMMANDS: tuple[Command, ...] = (
         PARTNERS,
         actions.update,
         frozenset(actions.UPDATE_OPTIONS),
+        group="register",
+        brief="Change an action's rating, due date or text.",
     ),
     Command(
         ("action", "edit"),
         "action edit <ref>",
-        "Change an action in a form (in Slack); elsewhere, shows it and the update command.",
+        "Change an action in a form where the chat can show one; elsewhere, shows it and the "
+        "update command.",
         PARTNERS,
         actions.edit,
+        group="register",
+        brief="Change an action in a form, or see how to type the change.",
     ),
     Command(
         ("action", "done"),
@@ -95,6 +140,8 @@ COMMANDS: tuple[Command, ...] = (
         PARTNERS,
         actions.done,
         frozenset({"note", actions.ALLOW_OPTION}),
+        group="register",
+        brief="Mark an action complete (Blue).",
     ),
     Command(
         ("action", "note"),
@@ -103,6 +150,8 @@ COMMANDS: tuple[Command, ...] = (
         PARTNERS,
         actions.note,
         raw=True,
+        group="register",
+        brief="Add a progress note.",
     ),
     Command(
         ("action", "history"),
@@ -110,6 +159,8 @@ COMMANDS: tuple[Command, ...] = (
         "Every change to an action: who, when, old → new.",
         EVERYONE,
         actions.history,
+        group="register",
+        brief="Every change to an action: who, when, old → new.",
     ),
     Command(
         ("rag",),
@@ -118,6 +169,8 @@ COMMANDS: tuple[Command, ...] = (
         "exceptions; the chair, deputy and secretariat post it in the channel.",
         EVERYONE,
         summary.rag_summary,
+        group="register",
+        brief="The RAG summary by key crime area and 4P strand.",
     ),
     Command(
         ("rag", "chart"),
@@ -126,6 +179,8 @@ COMMANDS: tuple[Command, ...] = (
         "at the last six meetings.",
         ADMINS,
         report_commands.rag_chart,
+        group="reports",
+        brief="The RAG summary in the channel, with a chart.",
     ),
     Command(
         ("report", "quarter"),
@@ -136,6 +191,8 @@ COMMANDS: tuple[Command, ...] = (
         ADMINS,
         report_commands.report_quarter,
         report_commands.REPORT_OPTIONS,
+        group="reports",
+        brief="The quarterly activity report, sent to you as a file.",
     ),
     Command(
         ("area", "list"),
@@ -143,6 +200,8 @@ COMMANDS: tuple[Command, ...] = (
         "The key crime areas, priorities first.",
         EVERYONE,
         admin.area_list,
+        group="register",
+        brief="The key crime areas, priorities first.",
     ),
     Command(
         ("area", "add"),
@@ -150,6 +209,8 @@ COMMANDS: tuple[Command, ...] = (
         "Add a key crime area of the Board's own.",
         ADMINS,
         admin.area_add,
+        group="administration",
+        brief="Add a key crime area of the Board's own.",
     ),
     Command(
         ("member", "add"),
@@ -159,8 +220,18 @@ COMMANDS: tuple[Command, ...] = (
         ADMINS,
         admin.member_add,
         frozenset(admin.MEMBER_OPTIONS),
+        group="administration",
+        brief="Add a member or change their role, partner or deputy.",
     ),
-    Command(("member", "list"), "member list", "Who is on the Board.", EVERYONE, admin.member_list),
+    Command(
+        ("member", "list"),
+        "member list",
+        "Who is on the Board.",
+        EVERYONE,
+        admin.member_list,
+        group="administration",
+        brief="Who is on the Board.",
+    ),
     Command(
         ("partner", "add"),
         'partner add "<name>" [aliases="A, B"] [collective=yes]',
@@ -168,6 +239,8 @@ COMMANDS: tuple[Command, ...] = (
         ADMINS,
         admin.partner_add,
         frozenset(admin.PARTNER_OPTIONS),
+        group="administration",
+        brief="Add a partner organisation.",
     ),
     Command(
         ("partner", "list"),
@@ -175,6 +248,8 @@ COMMANDS: tuple[Command, ...] = (
         "Partner organisations and their aliases.",
         EVERYONE,
         admin.partner_list,
+        group="administration",
+        brief="Partner organisations and their aliases.",
     ),
     Command(
         ("meeting", "next"),
@@ -182,6 +257,8 @@ COMMANDS: tuple[Command, ...] = (
         "The next Board meeting and when its reminders go out.",
         EVERYONE,
         meetings.next_,
+        group="meetings",
+        brief="The next Board meeting and when its reminders go out.",
     ),
     Command(
         ("meeting", "list"),
@@ -189,6 +266,8 @@ COMMANDS: tuple[Command, ...] = (
         "The coming meetings, with their reminder times.",
         EVERYONE,
         meetings.list_,
+        group="meetings",
+        brief="The coming meetings, with their reminder times.",
     ),
     Command(
         ("meeting", "schedule"),
@@ -197,6 +276,8 @@ COMMANDS: tuple[Command, ...] = (
         ADMINS,
         meetings.schedule,
         raw=True,
+        group="meetings",
+        brief="Set when the Board meets.",
     ),
     Command(
         ("meeting", "move"),
@@ -204,6 +285,8 @@ COMMANDS: tuple[Command, ...] = (
         "Move one meeting (its reminders follow it).",
         ADMINS,
         meetings.move,
+        group="meetings",
+        brief="Move one meeting (its reminders follow it).",
     ),
     Command(
         ("meeting", "cancel"),
@@ -211,6 +294,8 @@ COMMANDS: tuple[Command, ...] = (
         "Cancel one meeting; no reminders go out for it.",
         ADMINS,
         meetings.cancel,
+        group="meetings",
+        brief="Cancel one meeting.",
     ),
     Command(
         ("meeting", "add"),
@@ -218,15 +303,19 @@ COMMANDS: tuple[Command, ...] = (
         "Add a meeting outside the rule.",
         ADMINS,
         meetings.add,
+        group="meetings",
+        brief="Add a meeting outside the rule.",
     ),
     Command(
         ("meeting", "reminders"),
         "meeting reminders [5,1] [at 09:00] [holidays=GB-ENG]",
         "Show or set when lead partners are reminded: working days before each meeting, and "
         "the time.",
-        "members see; chair, deputy, secretariat set",
+        SEE_OR_SET,
         meetings.reminders,
         meetings.REMINDER_OPTIONS,
+        group="meetings",
+        brief="When lead partners are reminded before each meeting.",
     ),
     Command(
         ("priorities",),
@@ -235,6 +324,8 @@ COMMANDS: tuple[Command, ...] = (
         "partner's answer.",
         EVERYONE,
         priorities.status,
+        group="priorities",
+        brief="The Board's priorities and the priorities exercise.",
     ),
     Command(
         ("priorities", "open"),
@@ -244,6 +335,8 @@ COMMANDS: tuple[Command, ...] = (
         ADMINS,
         priorities.open_,
         priorities.OPEN_OPTIONS,
+        group="priorities",
+        brief="Ask every partner which key crime areas matter to it.",
     ),
     Command(
         ("priorities", "answer"),
@@ -251,9 +344,11 @@ COMMANDS: tuple[Command, ...] = (
         "[partner=<partner>]",
         "Your partner's answer; areas you leave out keep their earlier answer (`area=\"Cyber "
         'attack" lead` works too).',
-        "partner members; chair, deputy, secretariat for any partner",
+        ANSWERERS,
         priorities.answer,
         raw=True,
+        group="priorities",
+        brief="Your partner's answer to the priorities exercise.",
     ),
     Command(
         ("priorities", "results"),
@@ -262,14 +357,38 @@ COMMANDS: tuple[Command, ...] = (
         "deputy and secretariat post it in the channel with a chart.",
         EVERYONE,
         priorities.results,
+        group="priorities",
+        brief="The tally per key crime area and who has not answered.",
     ),
     Command(
         ("priorities", "set"),
         "priorities set <area>, <area>, <area>",
         "Record the Board's chosen priorities (three or four); summaries put them first.",
-        "chair, secretariat",
+        CHOOSERS,
         priorities.set_,
         raw=True,
+        group="priorities",
+        brief="Record the Board's chosen priorities.",
+    ),
+    Command(
+        ("priorities", "close"),
+        "priorities close",
+        "Close the open priorities exercise now: answers are refused from then on and the "
+        "reminder still to come is not sent.",
+        CHOOSERS,
+        priority_controls.close,
+        group="priorities",
+        brief="Close the priorities exercise early.",
+    ),
+    Command(
+        ("priorities", "extend"),
+        "priorities extend closes=<date>",
+        "Move the open priorities exercise's closing day later; its reminder moves with it.",
+        CHOOSERS,
+        priority_controls.extend,
+        priority_controls.EXTEND_OPTIONS,
+        group="priorities",
+        brief="Extend the priorities exercise to a later closing day.",
     ),
 )
 
@@ -298,17 +417,21 @@ def dispatch(*, session: Session, ctx: Context, text: str) -> Reply:
     try:
         words = tokenize(text)
         if not words:
-            return help_reply("")
-        command, used = _match(words)
+            return short_help(session, ctx, COMMANDS)
+        command, used = _match(words, ctx.surface)
         if command.raw:
             return command.run(session, ctx, _remainder(text, used))
         args = split_args(words[used:], set(command.options))
         return command.run(session, ctx, args)
+    except UnknownCommand as err:
+        reply = short_help(session, ctx, COMMANDS)
+        reply.title, reply.text, reply.error = err.message, err.hint, True
+        return reply
     except CommandError as err:
         return error_reply(err.message, err.hint)
 
 
-def _match(words: list[str]) -> tuple[Command, int]:
+def _match(words: list[str], surface: Surface = CONSOLE) -> tuple[Command, int]:
     """The command the words name, and how many of the words name it."""
     lowered = [w.casefold() for w in words]
     for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
@@ -322,10 +445,13 @@ def _match(words: list[str]) -> tuple[Command, int]:
     close = difflib.get_close_matches(typed, names, n=1, cutoff=0.6)
     if lowered[0] in TOPICS:
         subs = ", ".join(c.words[1] for c in COMMANDS if c.words[0] == lowered[0])
-        raise CommandError(f"`{lowered[0]}` needs one of: {subs}.", f"See `help {lowered[0]}`.")
-    hint = f"Did you mean `{close[0]}`? " if close else ""
-    raise CommandError(
-        f"I don't know the command “{' '.join(words[:2])}”.", hint + "Type `help` for the list."
+        raise CommandError(
+            f"`{lowered[0]}` needs one of: {subs}.",
+            f"See `{surface.typed('help ' + lowered[0])}`.",
+        )
+    hint = f"Did you mean `{surface.typed(close[0])}`? " if close else ""
+    raise UnknownCommand(
+        f"I don't know the command “{' '.join(words[:2])}”.", hint + "Here is what you can do."
     )
 
 
@@ -334,19 +460,9 @@ def _remainder(text: str, skip_words: int) -> str:
     return text[match.end() :] if match else ""
 
 
-def help_reply(topic: str) -> Reply:
-    """The command list, or one topic's commands with full usage."""
+def help_reply(session: Session, ctx: Context, topic: str) -> Reply:
+    """What this person may do, most used first; or one topic's commands in full."""
     topic = topic.strip().casefold()
-    if topic and topic not in TOPICS:
-        return error_reply(f"There is no help topic “{topic}”.", "Topics: " + ", ".join(TOPICS))
-    shown = [c for c in COMMANDS if not topic or c.words[0] == topic]
-    section = Section(
-        "Commands" if not topic else f"`{topic}` commands",
-        facts=[Fact(f"/soc {c.usage}", f"{c.summary} ({c.who})") for c in shown],
-    )
-    return Reply(
-        title="soc-bot: the Board's action register",
-        text="References look like A-12 (typing 12 works). Dates are UK style: 31/01/2027, "
-        "31 Jan, next friday. RAG: red, amber (orange), green, blue (complete).",
-        sections=[section],
-    )
+    if topic:
+        return topic_help(ctx.surface, topic, COMMANDS)
+    return short_help(session, ctx, COMMANDS)

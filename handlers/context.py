@@ -30,11 +30,15 @@ class Surface:
     files: bool = False
 
     def typed(self, command: str) -> str:
-        """`command` as a person types it here: "/soc action status" in Slack."""
+        """`command` as a person types it here: "/soc action status" where the prefix is "/soc"."""
         return f"{self.prefix} {command}".strip()
 
 
 CONSOLE = Surface()
+# Direct messages from the worker (reminders, priorities invitations) are written for this until
+# the sender passes the recipient's own surface: a chat where commands start with `/soc` and
+# messages carry buttons, as every recipient had before channels were chosen per member.
+DIRECT_MESSAGE = Surface(name="direct message", prefix="/soc", buttons=True)
 
 
 @dataclass(frozen=True)

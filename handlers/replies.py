@@ -14,10 +14,19 @@ class Audience(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Mention:
-    """A person, mentioned by their stored Slack user id (never from typed text)."""
+    """A person, by name and by their stored ids per channel (never from typed text).
 
-    user_id: str
+    Each renderer mentions them on its own channel (`on("slack")`) and shows the name where it
+    has no id for them.
+    """
+
     name: str
+    # (channel, id on that channel) pairs, e.g. (("slack", "U0123"), ("teams", "<object id>")).
+    ids: tuple[tuple[str, str], ...] = ()
+
+    def on(self, channel: str) -> str:
+        """Their id on `channel` ("" if they have none there)."""
+        return next((found for where, found in self.ids if where == channel), "")
 
 
 Value = str | int | date | datetime | Mention | None
@@ -54,6 +63,19 @@ class Section:
     lines: list[str] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Something the reader can do from the reply as a whole (an item's own are `Item.operations`).
+
+    Where the surface draws controls it is a button; elsewhere the reply's hint says what to type.
+    `target` is what the use case behind it takes back, e.g. `"7:3"` (exercise 7, partner 3).
+    """
+
+    name: str
+    label: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -96,10 +118,12 @@ class Reply:
     hint: str = ""
     notice: str = ""
     page: Page | None = None
+    operations: list[Operation] = field(default_factory=list)
     rag_legend: bool = False
-    # The `/soc` text that shows this reply afresh, to redraw a message after one of its buttons.
+    # The command text (without prefix) that shows this reply afresh, to redraw a message after
+    # one of its buttons.
     source: str = ""
-    # Sent after the reply (uploads take longer than Slack's 3-second acknowledgement).
+    # Sent after the reply (an upload can take longer than a chat channel waits for an answer).
     files: list[ReplyFile] = field(default_factory=list)
 
 

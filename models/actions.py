@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from models.audit import chain
@@ -32,6 +33,14 @@ TRACKED_FIELDS = (
     "due_date",
     "confidential",
 )
+
+
+class StaleActionError(StaleDataError):
+    """A change written over a version of the action that another transaction had replaced."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"{ref} was changed by another transaction")
+        self.ref = ref
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,22 @@ def get_action(*, session: Session, board_id: int, number: int) -> Action | None
     return session.exec(query).first()
 
 
+def lock_action(*, session: Session, action: Action) -> Action:
+    """Lock the action's row until the transaction ends and reload it as last committed.
+
+    A change that reads the action first and writes it later would otherwise be based on
+    whatever was committed before the wait (and be refused by the version check); after this,
+    concurrent writers to one action take turns, each seeing the one before it.
+    """
+    query = (
+        select(Action)
+        .where(Action.id == action.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(query).one()
+
+
 def leads_of(*, session: Session, action_ids: Iterable[int]) -> dict[int, list[Partner]]:
     """Lead partners of each action, in one query."""
     ids = list(action_ids)
@@ -239,7 +264,25 @@ def update_action(
     changes: dict[str, object],
     note: str = "",
 ) -> list[ActionChange]:
-    """Apply field changes (and `leads`/`strands` lists), recording each real change."""
+    """Apply field changes (and `leads`/`strands` lists), recording each real change.
+
+    Raises `StaleActionError` if another transaction changed the action since it was read.
+    """
+    ref = action.ref  # read now: after a failed flush the row cannot be loaded again
+    try:
+        return _update_action(session, action, now, actor, changes, note)
+    except StaleDataError as err:
+        raise StaleActionError(ref) from err
+
+
+def _update_action(
+    session: Session,
+    action: Action,
+    now: datetime,
+    actor: Member | None,
+    changes: dict[str, object],
+    note: str,
+) -> list[ActionChange]:
     recorded: list[ActionChange] = []
     for field, new in changes.items():
         if field == "leads":

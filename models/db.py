@@ -2,13 +2,18 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import Session, create_engine
 
 DEFAULT_DATABASE_URL = "sqlite:///soc.db"
 READ_ONLY_OPTION = "soc_read_only"
+# The databases soc-bot runs on, each with the one driver it is built and tested with.
+SUPPORTED_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+# Seconds to wait for PostgreSQL to answer before calling it unreachable (libpq waits forever).
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def normalise_database_url(url: str | None) -> str:
@@ -21,6 +26,14 @@ def normalise_database_url(url: str | None) -> str:
     return url
 
 
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database or another kind of database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and write-safe transactions."""
     url = normalise_database_url(url)
@@ -28,6 +41,8 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _make_sqlite_safe(engine)
         return engine
+    if "connect_timeout" not in make_url(url).query:
+        kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_SECONDS})
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

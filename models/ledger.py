@@ -1,24 +1,23 @@
-"""The delivery ledger: claim a message before sending it, then record what happened.
+"""The delivery ledger's rows: claimed by INSERT under a unique key, taken over by compare-and-set
+on the claim token, finished with the outcome. The protocol built on them is described in
+`bot.senders.exactly_once`.
 
-A message is claimed by INSERT under a unique key (scope, point, recipient, kind): whoever
-inserts the row sends it, anyone else skips it. A claim left behind by a worker that died is
-taken over by a compare-and-set UPDATE on its claim token once it is older than the lease.
-
-Two tables keep this ledger with the same columns and protocol: `ReminderDelivery` (scoped to a
-meeting, the default here) and `PriorityDelivery` (scoped to a priorities exercise); each
-function takes the table as `model`.
+Two tables keep this ledger with the same columns: `ReminderDelivery` (scoped to a meeting, the
+default here) and `PriorityDelivery` (scoped to a priorities exercise); each function takes the
+table as `model`.
 """
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from models.tables import PriorityDelivery, ReminderDelivery
+from models.tables import Deployment, PriorityDelivery, ReminderDelivery
 
 CLAIMED, SENT, FAILED, RETRY, SUPERSEDED, NOTHING = (
     "claimed",
@@ -53,8 +52,26 @@ class LedgerKey:
         return self.scope_id
 
     def text(self) -> str:
-        """The key as carried in the Slack message's metadata."""
+        """The key within its ledger (`message_key` adds the ledger and the deployment)."""
         return f"{self.scope_id}/{self.point}/{self.recipient_member_id}/{self.kind}"
+
+
+def message_key(deployment: str, ledger: str, key: LedgerKey) -> str:
+    """The key that marks a sent message: unique across ledgers and across deployments (a staging
+    copy and production sharing a workspace never take each other's messages for their own)."""
+    return f"{deployment}:{ledger}:{key.text()}"
+
+
+def deployment_id(*, session: Session) -> str:
+    """This database's deployment id (made here, at random, if no migration made it)."""
+    found = session.exec(select(Deployment.random_id)).first()
+    if found is not None:
+        return found
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    made = {"id": 1, "random_id": secrets.token_hex(16), "created_at": datetime.now(UTC)}
+    session.exec(insert(Deployment.__table__).values(made).on_conflict_do_nothing())
+    return session.exec(select(Deployment.random_id)).one()
 
 
 def key_of(row: LedgerRow) -> LedgerKey:
@@ -72,7 +89,7 @@ def new_row(
     token: str = "",
     days_before: int | None = None,
     due_at: datetime | None = None,
-    sent_to_user_id: str = "",
+    address: str = "",
     on_behalf_of: str = "",
     action_count: int = 0,
     error: str = "",
@@ -91,7 +108,7 @@ def new_row(
         "status": status,
         "days_before": days_before,
         "due_at": due_at,
-        "sent_to_user_id": sent_to_user_id,
+        "address": address,
         "on_behalf_of": on_behalf_of[:200],
         "action_count": action_count,
         "claim_token": token,
@@ -99,8 +116,7 @@ def new_row(
         "claimed_at": now if status == CLAIMED else None,
         "attempts": 1 if status == CLAIMED else 0,
         "sent_at": None,
-        "channel": "",
-        "ts": "",
+        "message_ref": "",
         "error": error[:500],
         "report_key": "",
     }
@@ -189,10 +205,9 @@ class Outcome:
 
     row_id: int
     status: str
-    channel: str = ""
-    ts: str = ""
+    message_ref: str = ""
     error: str = ""
-    sent_to_user_id: str = ""
+    address: str = ""
 
 
 def finish(
@@ -218,10 +233,9 @@ def finish(
         .values(
             status=bindparam("new_status"),
             error=bindparam("new_error"),
-            channel=bindparam("new_channel"),
-            ts=bindparam("new_ts"),
+            message_ref=bindparam("new_message_ref"),
             sent_at=bindparam("new_sent_at"),
-            sent_to_user_id=bindparam("new_sent_to"),
+            address=bindparam("new_address"),
         )
     )
     params = [
@@ -229,10 +243,9 @@ def finish(
             "row_id": o.row_id,
             "new_status": o.status,
             "new_error": o.error[:500],
-            "new_channel": o.channel,
-            "new_ts": o.ts,
+            "new_message_ref": o.message_ref,
             "new_sent_at": now if o.status == SENT else None,
-            "new_sent_to": o.sent_to_user_id,
+            "new_address": o.address,
         }
         for o in outcomes
     ]

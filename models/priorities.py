@@ -200,3 +200,18 @@ def deliveries_of(*, session: Session, exercise_id: int) -> list[PriorityDeliver
     """Every ledger row (invitations and reminders) of an exercise."""
     query = select(PriorityDelivery).where(PriorityDelivery.exercise_id == exercise_id)
     return list(session.exec(query.order_by(PriorityDelivery.id)))
+
+
+def reschedule_exercise(
+    *,
+    session: Session,
+    exercise: PriorityExercise,
+    closes_on: date,
+    closes_at: datetime,
+    reminder_at: datetime | None,
+) -> PriorityExercise:
+    """Move an exercise's close (earlier to close it, later to extend it) and its reminder."""
+    exercise.closes_on, exercise.closes_at, exercise.reminder_at = closes_on, closes_at, reminder_at
+    session.add(exercise)
+    session.flush()
+    return exercise

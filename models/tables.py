@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, String, UniqueConstraint, event, update
+from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint, event, update
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -94,18 +94,56 @@ class Partner(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
-    """A person on the Board, known by their Slack user id."""
-
-    __table_args__ = (UniqueConstraint("board_id", "slack_user_id"),)
+    """A person on the Board; how to reach them is in their `Identity` rows, one per channel."""
 
     id: int | None = Field(default=None, primary_key=True)
     board_id: int = Field(foreign_key="board.id", index=True)
-    slack_user_id: str = Field(max_length=32)
     display_name: str = Field(max_length=200)
     role: str = Field(default=Role.MEMBER.value, max_length=16)
     partner_id: int | None = Field(default=None, foreign_key="partner.id")
     deputy_id: int | None = Field(default=None, foreign_key="member.id")
     away: bool = Field(default=False)
+    # The channel their direct messages go to when they have identities on several.
+    channel: str = Field(
+        default="slack", sa_column=Column(String(16), nullable=False, server_default="slack")
+    )
+
+
+class Identity(SQLModel, table=True):
+    """How a member is known on one channel: their id there and, where needed, the tenant.
+
+    One member may have several (a Teams user who also joined the Slack workspace). `conversation`
+    is the channel's own JSON for reaching them directly (Teams: the 1:1 conversation reference).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("board_id", "channel", "tenant", "external_id"),
+        Index("ix_identity_member", "member_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    member_id: int = Field(foreign_key="member.id")
+    # "slack", "teams", later "email".
+    channel: str = Field(max_length=16)
+    # Slack user id, Entra object id (GUID), e-mail address...
+    external_id: str = Field(max_length=255)
+    # Slack workspace or Microsoft tenant id; "" where the channel needs none.
+    tenant: str = Field(
+        default="", sa_column=Column(String(255), nullable=False, server_default="")
+    )
+    conversation: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    last_seen_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Deployment(SQLModel, table=True):
+    """One row: this database's random id, made once, marking the messages this deployment sends."""
+
+    # Always 1: a second process making the row at the same moment conflicts and keeps the first.
+    id: int = Field(default=1, primary_key=True)
+    random_id: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 class CrimeArea(SQLModel, table=True):
@@ -231,13 +269,14 @@ class MeetingSchedule(SQLModel, table=True):
 class DeliveryColumns(SQLModel):
     """The columns both exactly-once ledgers share (see models.ledger): claim, send, outcome."""
 
-    # Whose message it is; a deputy may receive it (`sent_to_user_id`) while they are away.
+    # Whose message it is; a deputy may receive it (at `address`) while they are away.
     recipient_member_id: int = Field(foreign_key="member.id")
     kind: str = Field(max_length=16)
     status: str = Field(max_length=16)
     days_before: int | None = None
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    sent_to_user_id: str = Field(default="", max_length=32)
+    # Where it went: `bot.senders.courier.Address.text()`, e.g. "slack::U0123".
+    address: str = Field(default="", sa_type=Text, nullable=False)
     on_behalf_of: str = Field(default="", max_length=200)
     action_count: int = Field(default=0)
     claim_token: str = Field(default="", max_length=40)
@@ -245,8 +284,8 @@ class DeliveryColumns(SQLModel):
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     attempts: int = Field(default=0)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    channel: str = Field(default="", max_length=32)
-    ts: str = Field(default="", max_length=32)
+    # The channel's own reference to the message sent (Slack: "<channel>:<ts>").
+    message_ref: str = Field(default="", sa_type=Text, nullable=False)
     error: str = Field(default="", max_length=500)
     # For a failed delivery: the failure notice that told the secretariat ("failures:<id>").
     report_key: str = Field(default="", max_length=40)
@@ -380,3 +419,13 @@ class PriorityDelivery(DeliveryColumns, table=True):
     partner_id: int = Field(foreign_key="partner.id")
     # "open" for the invitation, the reminder's local date (ISO) for the reminder.
     point: str = Field(max_length=40)
+
+
+# --- Requests already served (not part of the register) -----------------------------------------
+
+
+class SeenRequest(SQLModel, table=True):
+    """A request's fingerprint, kept until it expires: a second insert of it is a repeat."""
+
+    fingerprint: str = Field(sa_column=Column(String(64), primary_key=True))
+    expires_at: datetime = Field(sa_column=_utc(nullable=False, index=True))

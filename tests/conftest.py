@@ -19,8 +19,8 @@ from bot.setup import ANNEX_B, PARTNERS, import_file
 from models.boards import get_board
 from models.db import make_engine, normalise_database_url
 from models.migrate import upgrade
-from models.people import find_partner, save_member
-from models.tables import Board, Role
+from models.people import find_member_by_identity, find_partner, save_member
+from models.tables import Board, Member, Role
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
@@ -32,6 +32,31 @@ COLP, CST, TRADING = "UCOLP", "UCST", "UTRADING"
 COOPTEE, OBSERVER, STRANGER = "UCOOPT", "UOBSERVE", "USTRANGER"
 
 PG_URL = os.environ.get("SOC_TEST_POSTGRES_URL")
+# The test Board's people by name, with their Slack user ids.
+SLACK_ID_OF = {
+    "John Simpson": CHAIR,
+    "Jon Avern": DEPUTY,
+    "David MacKintosh": SECRETARIAT,
+    "Rob Ellis": COLP,
+    "Jane Anson": CST,
+    "Steve Playle": TRADING,
+    "Nia Agent": COOPTEE,
+    "Olive Observer": OBSERVER,
+}
+
+
+def slack_id(member: Member) -> str:
+    """A test Board member's Slack user id (members are people; their ids are identities)."""
+    return SLACK_ID_OF[member.display_name]
+
+
+def member_id(session: Session, user_id: str, board_id: int = 1) -> int:
+    """The id of the member with this Slack user id."""
+    member = find_member_by_identity(
+        session=session, board_id=board_id, channel="slack", external_id=user_id
+    )
+    assert member is not None, user_id
+    return member.id
 
 
 def seed_members(
@@ -42,7 +67,7 @@ def seed_members(
         save_member(
             session=session,
             board_id=board.id,
-            slack_user_id=user_id,
+            external_id=user_id,
             display_name=name,
             role=role.value,
             partner_id=partner_id,
@@ -67,9 +92,10 @@ def fresh_postgres_database(prefix: str = "soc_test") -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch):
-    """Tests never see real Slack credentials, proxies or a developer's database."""
+    """Tests never see real Slack or Teams credentials, proxies or a developer's database."""
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "SOC_", "DATABASE_URL")) and name != "SOC_TEST_POSTGRES_URL":
+        prefixes = ("SLACK_", "SOC_", "DATABASE_URL", "TEAMS_", "CONNECTIONS__")
+        if name.startswith(prefixes) and name != "SOC_TEST_POSTGRES_URL":
             monkeypatch.delenv(name, raising=False)
         if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name, raising=False)

@@ -169,3 +169,69 @@ def test_public_functions_have_docstrings(package):
         m for path in python_files(package) for m in public_functions_without_docstrings(path)
     ]
     assert missing == []
+
+
+CHANNEL_WORD = "Slack"
+
+
+def channel_words(path: Path, root: Path = ROOT) -> list[str]:
+    """String literals (docstrings and f-string parts too) that name a channel: handler text."""
+    return [
+        f"{path.relative_to(root)}:{node.lineno} {node.value[:60]!r}"
+        for node in ast.walk(parse(path))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and CHANNEL_WORD in node.value
+    ]
+
+
+def _is_surface(node: ast.AST) -> bool:
+    """`surface`, `ctx.surface`, or the `.name` of either."""
+    if isinstance(node, ast.Attribute) and node.attr == "name":
+        node = node.value
+    return (isinstance(node, ast.Name) and node.id == "surface") or (
+        isinstance(node, ast.Attribute) and node.attr == "surface"
+    )
+
+
+def surface_comparisons(path: Path, root: Path = ROOT) -> list[str]:
+    """Places that branch on which surface this is (`ctx.surface.name == ...`, `match`)."""
+    found = []
+    for node in ast.walk(parse(path)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, ast.Match):
+            operands = [node.subject]
+        else:
+            continue
+        if any(_is_surface(operand) for operand in operands):
+            found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_handlers_never_name_a_channel():
+    words = [w for path in python_files("handlers") for w in channel_words(path)]
+    assert words == [], "handlers speak of a chat channel, the surface or its prefix instead"
+
+
+def test_handlers_never_branch_on_the_surface():
+    found = [c for path in python_files("handlers") for c in surface_comparisons(path)]
+    assert found == [], "read what the surface can do (ctx.surface.forms, ...), not its name"
+
+
+def test_channel_checks_see_every_spelling(tmp_path):
+    """The checkers themselves: docstrings, f-strings, comparisons and match statements."""
+    source = tmp_path / "m.py"
+    source.write_text(
+        'def f(ctx, surface):\n    """Opens a Slack modal."""\n'
+        '    hint = f"Type it in Slack, {ctx.user_id}"\n'
+        '    if ctx.surface.name == "slack" or "slack" == surface.name:\n        pass\n'
+        "    if ctx.surface == SLACK or surface in CHANNELS:\n        pass\n"
+        "    match ctx.surface.name:\n        case _:\n            pass\n"
+        "    # Slack in a comment is fine; so are abilities:\n"
+        "    return ctx.surface.forms and surface.prefix == hint\n",
+        encoding="utf-8",
+    )
+    assert len(channel_words(source, root=tmp_path)) == 2
+    lines = sorted(c.split(":")[1] for c in surface_comparisons(source, root=tmp_path))
+    assert lines == ["4", "4", "6", "6", "8"]  # two comparisons on each `if`, the `match`

@@ -32,9 +32,9 @@ def register(db_url, monkeypatch):  # noqa: F811
     with Session(engine) as session:
         board = get_board(session=session, slug="soc")
         colp = find_partner(session=session, board_id=board.id, text="CoLP").id
-        save_member(session=session, board_id=board.id, slack_user_id=COLP,
+        save_member(session=session, board_id=board.id, external_id=COLP,
                     display_name="Rob Ellis", role=Role.MEMBER.value, partner_id=colp)  # fmt: skip
-        save_member(session=session, board_id=board.id, slack_user_id=CHAIR,
+        save_member(session=session, board_id=board.id, external_id=CHAIR,
                     display_name="John Simpson", role=Role.CHAIR.value)  # fmt: skip
         session.commit()
     for n, command in enumerate([

@@ -1,9 +1,10 @@
 """Many people changing actions at once over HTTP, on PostgreSQL: no change lost, none doubled.
 
-Each request either applies, with its history, or is refused as made on a stale copy; the sum of
-the changes the successful replies report is exactly the history added, every successful note is
-in the history once and every refused one not at all, and the history's hash chain still holds
-(writers to different actions append to one chain per board, one after another).
+Typed commands carry no version of what the person saw, so each request applies, with its
+history, on top of whatever the others did (none is refused as stale); the sum of the changes the
+replies report is exactly the history added, every note is in the history once, and the history's
+hash chain still holds (writers to different actions append to one chain per board, one after
+another).
 """
 
 import itertools
@@ -12,12 +13,14 @@ import threading
 import time
 from collections import Counter
 from datetime import date, timedelta
+from urllib.parse import urlparse
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
+from bot.slack.listeners.runtime import WORKING
 from bot.slack.server import create_wsgi_app
 from handlers.register.admin import set_member
 from models.actions import get_action
@@ -117,7 +120,11 @@ def test_simultaneous_updates_lose_nothing_and_keep_the_chain(pg_app):
                 text = f"action note {ref} {note}" if round_ % 3 == 0 else update
                 answer = harness.command(user, text)
                 assert answer.status == 200, answer.body
-                results.append((note, ref, answer.json["text"]))
+                reply = answer.json["text"]
+                if reply == WORKING:  # slower than Slack's budget: the reply follows later
+                    path = urlparse(answer.response_url).path
+                    reply = stub.wait_for_path(path, timeout=60).data["text"]
+                results.append((note, ref, reply))
         except BaseException as error:  # noqa: BLE001  (reported below)
             errors.append(error)
 
@@ -138,7 +145,7 @@ def test_simultaneous_updates_lose_nothing_and_keep_the_chain(pg_app):
         else:
             assert any(phrase in text for phrase in STALE), text
             refused.append(note)
-    assert applied and refused, f"no contention: {len(applied)} applied, {len(refused)} refused"
+    assert refused == [], f"{len(refused)} typed changes refused instead of applied on top"
     counts = notes_in_history(engine)
     assert all(counts[note] == 1 for note in applied), "a successful change is not in the history"
     assert all(counts[note] == 0 for note in refused), "a refused change left history"

@@ -17,6 +17,11 @@ def test_demo_plays_every_journey_on_annex_b(tmp_path):
     assert "[posted in the channel]\nRAG summary" in text
     assert "Amber → Green" in text  # what changed since the last meeting
     assert "of your actions need an update" in text  # the reminder DM
+    # The priorities exercise: opened, answered by a partner, its results.
+    assert "Priorities exercise open until" in text
+    assert "Recorded City of London Police's answer" in text
+    assert "1 of 3 partners asked have answered" in text
+    assert "Cyber attack: 1 lead (City of London Police)" in text
     assert "Traceback" not in text
 
 

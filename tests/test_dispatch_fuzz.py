@@ -57,7 +57,7 @@ def fuzz_engine(tmp_path_factory):
             save_member(
                 session=session,
                 board_id=board.id,
-                slack_user_id=user_id,
+                external_id=user_id,
                 display_name=user_id.title(),
                 role=role.value,
                 partner_id=found.id if found else None,

@@ -11,7 +11,7 @@ from handlers.register.forms import Target
 from handlers.register.home import Dashboard, dashboard
 from handlers.replies import Reply
 from models.boards import get_board
-from models.people import get_member
+from models.people import find_member_by_identity
 from tests.conftest import COLP, CST, LONDON, NOW, OBSERVER, SECRETARIAT
 
 
@@ -22,7 +22,9 @@ def run(board_engine):
     def call(user_id: str, use_case):
         with Session(board_engine, expire_on_commit=False) as session:
             board = get_board(session=session, slug="soc")
-            member = get_member(session=session, board_id=board.id, slack_user_id=user_id)
+            member = find_member_by_identity(
+                session=session, board_id=board.id, channel="slack", external_id=user_id
+            )
             ctx = Context(board=board, user_id=user_id, member=member, now=NOW, tz=LONDON)
             result = use_case(session, ctx)
             session.commit()

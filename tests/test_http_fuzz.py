@@ -2,23 +2,33 @@
 
 The dispatcher-level fuzz (test_dispatch_fuzz) proves the handlers; this sends the same kinds of
 text, and random interactive payloads, through Flask, bolt, the listeners and the renderer, as
-Slack would (signed, form-encoded), so a crash anywhere on the way shows.
+Slack would (signed, form-encoded), so a crash anywhere on the way shows. Texts also mix in the
+words bolt's body parser and the checks after it look for (read from bolt's source), so a word
+that misroutes a request shows too.
 """
 
+import ast
+import inspect
 import itertools
 import json
+import re
 import time
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from slack_bolt.middleware.ssl_check import ssl_check
+from slack_bolt.middleware.url_verification import url_verification
+from slack_bolt.request import internals, payload_utils
+from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.slack import ids as slack_ids
 from bot.slack.listeners.respond import SHOWING_FAILED, SOMETHING_WENT_WRONG
 from bot.slack.listeners.runtime import WORKING
 from bot.slack.server import create_wsgi_app
+from models.tables import ActionChange
 from tests.conftest import CHAIR, NOW
 from tests.slack_stub import SlackHarness, SlackStub, buttons_in, slack_settings
 from tests.test_dispatch_fuzz import (  # noqa: F401  (fuzz_engine is a module fixture)
@@ -41,6 +51,36 @@ ACTION_IDS = [getattr(slack_ids, name) for name in dir(slack_ids)
 _nonce = itertools.count()
 CRASHED = {SOMETHING_WENT_WRONG, SHOWING_FAILED}
 SUBMITTED: list[str] = []  # forms the form fuzz really submitted
+NOTED: list[str] = []  # notes the parser-word fuzz saw saved
+
+
+def parser_words() -> list[str]:
+    """The words bolt's body parser and its body checks look for, from their own source."""
+    words = set()
+    for code in (internals.parse_body, payload_utils, ssl_check, url_verification):
+        for node in ast.walk(ast.parse(inspect.getsource(code))):
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and re.fullmatch(r"[\w{}/.:=-]{1,40}", text):
+                words.add(text)
+    return sorted(words)
+
+
+PARSER_WORDS = parser_words()
+# What a form or JSON body is made of, and the shapes those words take in one.
+PARSER_ALPHABET = '&=%+{}[]":,;/ .-_0123456789abcxyzAPL'
+parser_word = st.sampled_from(PARSER_WORDS)
+parser_text = st.lists(
+    st.one_of(
+        parser_word,
+        parser_word.map(lambda w: f"{w}="),
+        parser_word.map(lambda w: f"&{w}=1"),
+        parser_word.map(lambda w: f'{{"{w}":'),
+        parser_word.map(lambda w: f'"type": "{w}"'),
+        st.text(alphabet=PARSER_ALPHABET, min_size=1, max_size=8),
+    ),
+    min_size=1,
+    max_size=8,
+).map(" ".join)
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +115,40 @@ def assert_answered(http, answer, views_before: int) -> None:
 
 
 @COMMANDS
-@given(user_id=st.sampled_from(USERS), text=st.one_of(raw_text, composed), escape=st.booleans())
+@given(
+    user_id=st.sampled_from(USERS),
+    text=st.one_of(raw_text, composed, parser_text),
+    escape=st.booleans(),
+)
 def test_any_command_text_over_http_gets_an_answer(http, register, user_id, text, escape):
     views = len(http.stub.calls_to("views.open"))
     answer = http.command(user_id, text) if escape else http.command(user_id, text, as_sent=text)
     assert_answered(http, answer, views)
     check_invariants(register)
+
+
+def test_the_fuzz_knows_the_parsers_words():
+    assert {"payload", "ssl_check", "url_verification", "command", "{"} <= set(PARSER_WORDS)
+
+
+@HTTP
+@example(text="payload of leaflets delivered to partners")
+@given(text=parser_text)
+def test_a_note_with_the_parsers_words_is_saved_as_typed(http, register, text):
+    views = len(http.stub.calls_to("views.open"))
+    answer = http.command(CHAIR, f"action note A-3 {text}")
+    assert_answered(http, answer, views)
+    if answer.text.startswith("Updated A-3"):  # not held back as possible personal data
+        with Session(register) as session:
+            newest = session.exec(select(ActionChange).order_by(ActionChange.id.desc())).first()
+        assert newest.note == text.strip()
+        NOTED.append(text)
+    check_invariants(register)
+
+
+def test_the_parser_word_fuzz_really_saved_notes():
+    """Runs after the note fuzz (file order): most texts were saved, not refused."""
+    assert len(NOTED) > 300
 
 
 users = st.sampled_from(USERS)

@@ -23,7 +23,16 @@ from models.boards import get_board
 from models.ledger import NOTHING, REMINDER, LedgerKey, insert_new, new_row
 from models.schedule import meetings_between
 from models.tables import Meeting, Member
-from tests.conftest import CHAIR, COLP, LONDON, NOW, OBSERVER, SECRETARIAT, STRANGER
+from tests.conftest import (
+    CHAIR,
+    COLP,
+    LONDON,
+    NOW,
+    OBSERVER,
+    SECRETARIAT,
+    STRANGER,
+    member_id,
+)
 
 TODAY = date(2027, 1, 20)
 
@@ -275,8 +284,7 @@ def test_a_dropped_meeting_that_was_reminded_is_cancelled_not_deleted(secretaria
     engine = secretariat.engine
     first = meetings(engine)[0]
     with Session(engine) as session:
-        member_id = session.exec(select(Member.id).where(Member.slack_user_id == COLP)).one()
-        key = LedgerKey(first.id, "2027-02-02", member_id, REMINDER)
+        key = LedgerKey(first.id, "2027-02-02", member_id(session, COLP), REMINDER)
         insert_new(
             session=session, rows=[new_row(key, board_id=first.board_id, status=NOTHING, now=NOW)]
         )

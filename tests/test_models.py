@@ -214,21 +214,22 @@ def test_every_update_bumps_the_version(board_db):
         assert get_action(session=session, board_id=bid, number=2).version == 4
 
 
-def test_stale_update_through_run_command_says_someone_else_changed_it(
+def test_typed_update_racing_another_writer_applies_on_top_of_their_change(
     board_db, db_url, monkeypatch
 ):
-    """Another writer changes A-1 after the command loaded it and before it saves.
+    """Another writer changes A-1 after the command found it and before it locks it to save.
 
-    On PostgreSQL the other writer is a separate connection committing in between. On SQLite a
-    second writer cannot get in (BEGIN IMMEDIATE makes it wait: see
-    test_sqlite_writer_waits_for_an_open_transaction), so the bump is made on the command's own
-    connection, behind the ORM's back: the ORM still holds version 1, as in the race.
+    A typed command carries no version of what the person saw, so it is applied to the action as
+    the other writer left it rather than refused. On PostgreSQL the other writer is a separate
+    connection committing in between. On SQLite a second writer cannot get in (BEGIN IMMEDIATE
+    makes it wait: see test_sqlite_writer_waits_for_an_open_transaction), so the bump is made on
+    the command's own connection, behind the ORM's back: the ORM still holds version 1.
     """
     bid = board_id(board_db)
-    real_update = handlers.register.actions.update_action
+    real_lock = handlers.register.actions.lock_action
     other = make_engine(db_url)
 
-    def racing_update(*, session, action, **kwargs):
+    def racing_lock(*, session, action):
         bump = update(Action).where(Action.id == action.id)
         bump = bump.values(version=Action.version + 1, rag="red").execution_options(
             synchronize_session=False
@@ -238,23 +239,20 @@ def test_stale_update_through_run_command_says_someone_else_changed_it(
         else:
             with other.begin() as connection:
                 connection.execute(bump)
-        return real_update(session=session, action=action, **kwargs)
+        return real_lock(session=session, action=action)
 
-    monkeypatch.setattr(handlers.register.actions, "update_action", racing_update)
+    monkeypatch.setattr(handlers.register.actions, "lock_action", racing_lock)
     try:
         reply = ask(board_db, COLP, 'action update A-1 rag=green note="Dashboard shared"')
     finally:
         other.dispose()
-    assert reply.error
-    assert reply.title.startswith("Someone else changed that action a moment ago")
-    assert "action status" in reply.hint
+    assert not reply.error, reply.title
     with Session(board_db) as session:
         action = get_action(session=session, board_id=bid, number=1)
         notes = session.exec(select(ActionChange).where(ActionChange.note == "Dashboard shared"))
-        assert notes.all() == []
-    assert action.rag != "green"
-    if not db_url.startswith("sqlite"):
-        assert (action.rag, action.version) == ("red", 2)  # the other writer's change stands
+        (change,) = notes.all()
+    assert (change.field, change.old_value, change.new_value) == ("rag", "red", "green")
+    assert (action.rag, action.version) == ("green", 3)  # on top of the other writer's version 2
 
 
 # --- History -----------------------------------------------------------------------------------

@@ -97,7 +97,13 @@ def snapshot(engine) -> tuple:
                 MeetingSchedule.rule, MeetingSchedule.reminder_days, MeetingSchedule.reminder_time
             )
         ).all()
+        exercises = session.exec(
+            select(PriorityExercise.closes_on, PriorityExercise.closes_at).order_by(
+                PriorityExercise.id
+            )
+        ).all()
         return (
+            tuple(tuple(e) for e in exercises),
             count(ActionChange),
             count(Member),
             count(Partner),
@@ -178,9 +184,14 @@ MATRIX_COMMANDS = [
     ("priorities answer cyber=lead", PARTNER_ANSWER),
     ("priorities results", READ),
     ("priorities set cyber, fraud, slavery", CHAIR_SECRETARIAT),
+    ("priorities close", CHAIR_SECRETARIAT),
+    ("priorities extend closes=12/2/2027", CHAIR_SECRETARIAT),
 ]
 # Run as the secretariat before the command is tried (not part of what is compared).
-SETUP = {"priorities answer": "priorities open closes=5/2/2027"}
+SETUP = {
+    command: "priorities open closes=5/2/2027"
+    for command in ("priorities answer", "priorities close", "priorities extend")
+}
 
 
 def test_the_matrix_covers_every_command_but_help():

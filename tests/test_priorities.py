@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.cli.console import Console
-from handlers.priorities.commands import parse_answer
+from handlers.priorities.answers import parse_answer
 from handlers.replies import Audience, Reply
 from models.tables import (
     CrimeArea,

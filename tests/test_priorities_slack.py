@@ -9,10 +9,10 @@ from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
 from sqlmodel import Session, select
 
 from bot.files.priority_chart import draw_tally
-from bot.senders.priorities import EVENT_TYPE, PrioritySender
-from bot.slack.courier import reminder_client
+from bot.senders.priorities import PrioritySender
+from bot.slack.courier import EVENT_TYPE, reminder_client, slack_couriers
+from bot.slack.ids import ANSWER_BUTTON
 from bot.slack.render.priorities import (
-    ANSWER_BUTTON,
     ANSWER_VIEW,
     AREA_BLOCK,
     NOTE_BLOCK,
@@ -22,8 +22,7 @@ from bot.slack.render.priorities import (
 )
 from bot.slack.server import create_wsgi_app
 from bot.worker import tick
-from handlers.priorities.commands import board_tally
-from handlers.priorities.messages import tally_chart
+from handlers.priorities.tally import board_tally, tally_chart
 from models.boards import get_board
 from models.ledger import CLAIMED, FAILED, SENT, SUPERSEDED
 from models.priorities import latest_exercise
@@ -56,7 +55,7 @@ AFTER_CLOSE = datetime(2027, 2, 6, 0, 0, tzinfo=UTC)
 def make_sender(engine, settings, stub, *, lease=timedelta(minutes=10)) -> PrioritySender:
     """A priorities sender talking to the stand-in, with fast retries."""
     client = reminder_client(slack_settings(settings, stub), retry_interval=FAST)
-    return PrioritySender(engine, client, LONDON, lease=lease)
+    return PrioritySender(engine, slack_couriers(client, LONDON), lease=lease)
 
 
 def ledger(engine) -> list[PriorityDelivery]:
@@ -125,10 +124,11 @@ def test_every_partner_gets_one_dm_with_an_answer_button(opened, board_engine, s
     assert len(message["blocks"]) <= 50
     exercise_id = ledger(board_engine)[0].exercise_id
     assert answer_button(message)["value"].startswith(f"{exercise_id}:")
-    rows = {r.sent_to_user_id: r for r in ledger(board_engine)}
-    assert rows[COLP].status == SENT and rows[COLP].ts == message["ts"]
-    assert message["metadata"]["event_payload"]["key"] == (
-        f"{exercise_id}/open/{rows[COLP].recipient_member_id}/invitation"
+    rows = {r.address: r for r in ledger(board_engine)}
+    colp = rows[f"slack::{COLP}"]
+    assert colp.status == SENT and colp.message_ref == f"{message['channel']}:{message['ts']}"
+    assert message["metadata"]["event_payload"]["key"].endswith(
+        f":priorities:{exercise_id}/open/{colp.recipient_member_id}/invitation"
     )
     assert sender.run_pass(NOW + timedelta(minutes=1)).sent == 0
     assert len(stub.delivered()) == 4
@@ -212,7 +212,8 @@ def test_partners_who_have_not_answered_are_reminded_a_working_day_before_it_clo
 
 def test_a_claim_left_until_after_the_close_is_not_sent(opened, board_engine, settings, stub):
     crashing = make_sender(board_engine, settings, stub)
-    crashing.client.chat_postMessage = lambda **kwargs: (_ for _ in ()).throw(Killed())
+    slack_client = crashing.couriers["slack"].client
+    slack_client.chat_postMessage = lambda **kwargs: (_ for _ in ()).throw(Killed())
     with pytest.raises(Killed):
         crashing.run_pass(NOW)
     report = make_sender(board_engine, settings, stub, lease=timedelta(0)).run_pass(AFTER_CLOSE)
@@ -227,7 +228,8 @@ def test_the_worker_tick_sends_the_invitations(opened, board_engine, settings, s
     from bot.senders.reminders import ReminderSender
 
     client = reminder_client(slack_settings(settings, stub), retry_interval=FAST)
-    tick(board_engine, ReminderSender(board_engine, client, LONDON), settings, NOW)
+    sender = ReminderSender(board_engine, slack_couriers(client, LONDON), LONDON)
+    tick(board_engine, sender, settings, NOW)
     assert set(dms(stub)) == ASKED
 
 

@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 from bot.cli.main import build_parser
-from handlers.commands import COMMANDS, help_reply
+from handlers.commands import COMMANDS
+from handlers.context import CONSOLE
+from handlers.help import topic_help
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -12,6 +14,11 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 def _table_usages() -> list[str]:
     rows = re.findall(r"^\| `/soc (.+?)` \|", README, flags=re.MULTILINE)
     return [row.replace("\\|", "|") for row in rows]
+
+
+def _table_who() -> dict[str, str]:
+    rows = re.findall(r"^\| `/soc (.+?)` \| .+ \| ([^|]+) \|$", README, flags=re.MULTILINE)
+    return {usage.replace("\\|", "|"): who for usage, who in rows}
 
 
 def test_every_command_is_in_the_readme_table():
@@ -26,9 +33,16 @@ def test_readme_table_has_no_command_the_dispatcher_lacks():
     assert not stale, f"README documents commands that do not exist: {stale}"
 
 
-def test_help_lists_the_same_commands_as_the_readme():
-    help_usages = [f.label.removeprefix("/soc ") for s in help_reply("").sections for f in s.facts]
+def test_help_topics_list_the_same_commands_as_the_readme():
+    topics = list(dict.fromkeys(c.words[0] for c in COMMANDS))
+    replies = [topic_help(CONSOLE, topic, COMMANDS) for topic in topics]
+    help_usages = [f.label for reply in replies for s in reply.sections for f in s.facts]
     assert help_usages == _table_usages()
+
+
+def test_readme_says_who_may_use_each_command_as_the_table_does():
+    who = _table_who()
+    assert {c.usage: c.who.label for c in COMMANDS} == who
 
 
 def test_every_cli_command_in_the_readme_exists():

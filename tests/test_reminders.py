@@ -27,6 +27,8 @@ from tests.conftest import (
     OBSERVER,
     SECRETARIAT,
     TRADING,
+    member_id,
+    slack_id,
 )
 
 # The second-Tuesday rule from NOW (Wed 20 Jan 2027): the next meeting is Tue 9 Feb 2027 10:00,
@@ -56,7 +58,7 @@ def plan_at(engine, now: datetime) -> ReminderPlan:
 
 def to(plan: ReminderPlan, kind: str = REMINDER) -> dict[str, object]:
     """Deliveries of one kind by the Slack user whose message it is."""
-    return {d.recipient.slack_user_id: d for d in plan.deliveries if d.key.kind == kind}
+    return {slack_id(d.recipient): d for d in plan.deliveries if d.key.kind == kind}
 
 
 def refs(delivery) -> list[str]:
@@ -127,7 +129,7 @@ def test_a_worker_down_through_several_points_sends_only_the_latest(board):
     plan = plan_at(board.engine, ONE_DAY + timedelta(hours=3))
     assert [p.days_before for p in plan.due.values()] == [1]
     assert {d.key.point for d in plan.deliveries} == {"2027-02-08"}
-    superseded = {(d.recipient.slack_user_id, d.key.point) for d in plan.superseded}
+    superseded = {(slack_id(d.recipient), d.key.point) for d in plan.superseded}
     assert superseded == {(user, "2027-02-02") for user in CONTACTS}
 
 
@@ -242,18 +244,18 @@ def test_an_away_member_with_a_deputy_has_it_sent_to_the_deputy(board):
     assert not board.ask(f"member add {COLP} away=yes deputy={TRADING}").error
     plan = plan_at(board.engine, FIVE_DAYS)
     colp = to(plan)[COLP]
-    assert colp.send_to.slack_user_id == TRADING
+    assert slack_id(colp.send_to) == TRADING
     assert colp.on_behalf_of == "Rob Ellis"
     assert colp.reply.notice == "Sent to you as deputy for Rob Ellis, who is away."
     # Trading Standards may not change CoLP's own actions: those come without buttons.
     ops = {item.ref: item.operations for item in colp.reply.items}
     assert ops["A-1"] == () and ops["A-2"] == ("update", "done", "note")
-    assert to(plan)[TRADING].send_to.slack_user_id == TRADING  # their own, separately
+    assert slack_id(to(plan)[TRADING].send_to) == TRADING  # their own, separately
 
 
 def test_an_away_member_without_a_deputy_still_gets_their_own(board):
     assert not board.ask(f"member add {COLP} away=yes").error
-    assert to(plan_at(board.engine, FIVE_DAYS))[COLP].send_to.slack_user_id == COLP
+    assert slack_id(to(plan_at(board.engine, FIVE_DAYS))[COLP].send_to) == COLP
 
 
 @pytest.mark.parametrize(
@@ -407,5 +409,5 @@ def test_a_partner_without_a_contact_gets_nothing_and_breaks_nothing(board):
     with Session(board.engine) as session:
         board_row = get_board(session=session, slug="soc")
         assert get_action(session=session, board_id=board_row.id, number=int(ref[2:]))
-        assert session.exec(select(Member).where(Member.slack_user_id == COLP)).one()
+        assert session.get(Member, member_id(session, COLP))
         assert session.exec(select(Action)).first()

@@ -16,7 +16,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.senders.reminders import ReminderSender
-from bot.slack.courier import reminder_client
+from bot.slack.courier import reminder_client, slack_couriers
 from bot.slack.ids import OPERATION_NOTE
 from tests.conftest import (
     CHAIR,
@@ -137,8 +137,8 @@ def test_nothing_confidential_reaches_anyone_not_entitled(
     away = f"member add {COLP} away=yes deputy={TRADING}"
     assert not slack.command(SECRETARIAT, away).json.get("text", "").startswith("Only")
     worker = slack_settings(settings, stub)
-    ReminderSender(board_engine, reminder_client(worker, retry_interval=FAST),
-                   worker.tz).run_pass(FIVE_DAYS)  # fmt: skip
+    client = reminder_client(worker, retry_interval=FAST)
+    ReminderSender(board_engine, slack_couriers(client, worker.tz), worker.tz).run_pass(FIVE_DAYS)
     on_behalf = [m for m in stub.delivered(TRADING) if "as deputy for Rob Ellis" in m["text"]]
     assert on_behalf and "A-1 " in on_behalf[0]["text"], "CoLP's reminder went to the deputy"
     entitled_dms = ENTITLED | {"D" + user[1:] for user in ENTITLED}  # a DM by user or channel

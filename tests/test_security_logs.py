@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.courier import reminder_client
+from bot.slack.courier import reminder_client, slack_couriers
 from bot.slack.ids import EVENTS_PATH, OPERATION_NOTE, OPERATION_RAG
 from bot.slack.socket_mode import create_socket_handler
 from bot.worker import tick
@@ -103,7 +103,8 @@ def test_a_whole_day_of_use_logs_no_secret(slack, board_engine, settings, stub, 
     worker_settings = slack_settings(settings, stub)
     from bot.senders.reminders import ReminderSender
 
-    sender = ReminderSender(board_engine, reminder_client(worker_settings, retry_interval=FAST),
+    client = reminder_client(worker_settings, retry_interval=FAST)
+    sender = ReminderSender(board_engine, slack_couriers(client, worker_settings.tz),
                             worker_settings.tz)  # fmt: skip
     report = tick(board_engine, sender, worker_settings, FIVE_DAYS)
     assert report.sent >= 1 and report.failed == 1

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.slack.listeners.retries import SIGNATURE_WINDOW, SeenSignatures
-from models.tables import ActionChange
+from bot.slack.listeners.retries import PURGE_EVERY, SIGNATURE_WINDOW, SeenRequests
+from models.tables import ActionChange, SeenRequest
 from tests.conftest import COLP
 from tests.slack_stub import sign
 from tests.test_slack_buttons import _button
@@ -120,11 +120,12 @@ def test_forged_clicks_and_form_submissions_are_refused(slack, board_engine):
     assert history_count(board_engine) == before
 
 
-def test_seen_signatures_are_forgotten_once_they_could_no_longer_verify():
+def test_seen_signatures_are_forgotten_once_they_could_no_longer_verify(engine):
     now = [1_000_000.0]
-    seen = SeenSignatures(clock=lambda: now[0])
-    assert seen.first_time("v0=a", "1000000")
-    assert not seen.first_time("v0=a", "1000000")
-    now[0] += SIGNATURE_WINDOW + 2  # the timestamp is stale now: Slack's check refuses it anyway
-    assert seen.first_time("v0=b", str(int(now[0])))
-    assert len(seen._expiry) == 1
+    seen = SeenRequests(engine, clock=lambda: now[0])
+    assert seen.signature_first_time("v0=a", "1000000")
+    assert not seen.signature_first_time("v0=a", "1000000")
+    now[0] += SIGNATURE_WINDOW + PURGE_EVERY  # stale now: Slack's check refuses it anyway
+    assert seen.signature_first_time("v0=b", str(int(now[0])))
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(SeenRequest)).one() == 1

@@ -238,8 +238,9 @@ def test_procfile_and_manifest_match_the_app():
 
     root = Path(__file__).resolve().parent.parent
     procfile = (root / "Procfile").read_text().splitlines()
-    assert procfile == ["web: soc-bot serve --port $PORT", "worker: soc-bot worker",
-                        "release: soc-bot db upgrade"]  # fmt: skip
+    assert procfile == ["web: soc-bot serve --port $PORT",
+                        "teams: soc-bot teams serve --port $TEAMS_PORT",
+                        "worker: soc-bot worker", "release: soc-bot db upgrade"]  # fmt: skip
     manifest = (root / "manifest.yml").read_text()
     assert "command: /soc" in manifest
     assert manifest.count(f"url: https://YOUR-HOST{EVENTS_PATH}") == 3

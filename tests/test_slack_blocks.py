@@ -47,13 +47,15 @@ def test_hostile_text_is_escaped_everywhere_it_appears():
 
 def test_mentions_come_only_from_stored_user_ids():
     reply = Reply(title="People", sections=[Section("Who", facts=[
-        Fact("Lead", Mention("U0LEAD", "Rob <!here>")),
-        Fact("Forged", Mention("<!channel>", "Someone")),
+        Fact("Lead", Mention("Rob <!here>", (("teams", "T-1"), ("slack", "U0LEAD")))),
+        Fact("Forged", Mention("Someone", (("slack", "<!channel>"),))),
+        Fact("Teams only", Mention("Tia Teams", (("teams", "0b3c7f0e"),))),
         Fact("Typed", "<@U0TYPED>"),
     ])])  # fmt: skip
     text = _texts(render_blocks(reply, LONDON))
     assert "<@U0LEAD>" in text
     assert "<!channel>" not in text and "Someone" in text
+    assert "Tia Teams" in text and "0b3c7f0e" not in text
     assert "&lt;@U0TYPED&gt;" in text and "<@U0TYPED>" not in text
 
 

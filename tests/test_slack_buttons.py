@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from bot.senders.reminders import ReminderSender
 from bot.slack import ids as slack_ids
-from bot.slack.courier import reminder_client
+from bot.slack.courier import reminder_client, slack_couriers
 from bot.slack.render.blocks import fallback_text
 from bot.slack.server import create_wsgi_app
 from models.tables import Action, ActionChange
@@ -333,7 +333,7 @@ def reminder(board_engine, settings, stub, console) -> dict:
     """CoLP's pre-meeting reminder DM, as the worker posts it."""
     assert not console.as_user(SECRETARIAT).ask('meeting schedule "second tuesday 10:00"').error
     client = reminder_client(slack_settings(settings, stub))
-    ReminderSender(board_engine, client, LONDON).run_pass(FIVE_DAYS)
+    ReminderSender(board_engine, slack_couriers(client, LONDON), LONDON).run_pass(FIVE_DAYS)
     return stub.delivered(COLP)[0]
 
 

@@ -18,7 +18,7 @@ from bot.cli.main import main
 from bot.config import SettingsError
 from bot.senders.reminders import ReminderSender
 from bot.setup import ANNEX_B, PARTNERS, import_file
-from bot.slack.courier import EVENT_TYPE, reminder_client
+from bot.slack.courier import EVENT_TYPE, reminder_client, slack_couriers
 from bot.worker import WorkerOptions, tick, worker_options
 from handlers.meetings.commands import top_up_meetings
 from handlers.meetings.rules import parse_meeting_rule
@@ -67,7 +67,7 @@ def board(console):
 def make_sender(engine, settings, stub, *, lease=timedelta(minutes=10), chunk=25):
     """A sender talking to the stand-in, with fast retries."""
     client = reminder_client(slack_settings(settings, stub), retry_interval=FAST)
-    return ReminderSender(engine, client, LONDON, lease=lease, chunk=chunk)
+    return ReminderSender(engine, slack_couriers(client, LONDON), LONDON, lease=lease, chunk=chunk)
 
 
 def dms(stub) -> dict[str, list[dict]]:
@@ -108,10 +108,11 @@ def test_a_pass_sends_one_dm_to_each_lead_partner_with_buttons_and_the_key(board
     assert_exactly_once(stub, CONTACTS)
     message = dms(stub)[COLP][0]
     assert message["metadata"]["event_type"] == EVENT_TYPE
-    rows = {r.sent_to_user_id: r for r in ledger(board.engine)}
-    assert rows[COLP].status == SENT and rows[COLP].ts == message["ts"]
-    assert message["metadata"]["event_payload"]["key"] == (
-        f"{rows[COLP].meeting_id}/2027-02-02/{rows[COLP].recipient_member_id}/reminder"
+    rows = {r.address: r for r in ledger(board.engine)}
+    colp = rows[f"slack::{COLP}"]
+    assert colp.status == SENT and colp.message_ref == f"{message['channel']}:{message['ts']}"
+    assert message["metadata"]["event_payload"]["key"].endswith(
+        f":reminder:{colp.meeting_id}/2027-02-02/{colp.recipient_member_id}/reminder"
     )
     buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {b["action_id"] for b in buttons} == {"soc_op_rag", "soc_op_done", "soc_op_note",
@@ -195,7 +196,7 @@ def test_errors_that_outlast_the_retries_are_picked_up_by_the_next_tick(board, s
 
 def test_a_timeout_that_did_deliver_is_not_sent_twice(board, settings, stub):
     sender = make_sender(board.engine, settings, stub)
-    post = sender.client.chat_postMessage
+    post = sender.couriers["slack"].client.chat_postMessage
 
     def answer_lost_once(**kwargs):
         response = post(**kwargs)
@@ -203,7 +204,7 @@ def test_a_timeout_that_did_deliver_is_not_sent_twice(board, settings, stub):
             raise TimeoutError("Slack took the message but its answer never came")
         return response
 
-    sender.client.chat_postMessage = answer_lost_once
+    sender.couriers["slack"].client.chat_postMessage = answer_lost_once
     first = sender.run_pass(FIVE_DAYS)
     assert first.retry == 1 and first.sent == 4
     second = sender.run_pass(FIVE_DAYS + timedelta(minutes=1))
@@ -218,7 +219,7 @@ def test_a_permanent_failure_is_recorded_and_the_secretariat_told_once(board, se
     report = sender.run_pass(FIVE_DAYS)
     assert report.failed == 1 and report.notices == 1
     failed = next(r for r in ledger(board.engine) if r.status == FAILED)
-    assert failed.sent_to_user_id == TRADING and failed.error == "user_not_found"
+    assert failed.address == f"slack::{TRADING}" and failed.error == "user_not_found"
     notice = [m for m in dms(stub)[SECRETARIAT] if "could not be delivered" in m["text"]]
     assert len(notice) == 1
     assert (
@@ -243,7 +244,7 @@ def test_a_permanent_failure_is_recorded_and_the_secretariat_told_once(board, se
 
 def crash_after_first_send(sender) -> None:
     """Make the sender's process die right after Slack accepted its first message."""
-    post = sender.client.chat_postMessage
+    post = sender.couriers["slack"].client.chat_postMessage
     dead = []
 
     def post_then_die(**kwargs):
@@ -253,7 +254,7 @@ def crash_after_first_send(sender) -> None:
         dead.append(True)
         raise Killed("killed between chat.postMessage and the ledger update")
 
-    sender.client.chat_postMessage = post_then_die
+    sender.couriers["slack"].client.chat_postMessage = post_then_die
 
 
 def test_a_restart_after_a_crash_between_send_and_ledger_does_not_resend(board, settings, stub):
@@ -274,13 +275,14 @@ def test_a_restart_after_a_crash_between_send_and_ledger_does_not_resend(board, 
     assert len(stub.calls_to("chat.postMessage")) == 5
     assert statuses(board.engine) == {SENT: 5}
     first = stub.delivered()[0]
-    row = next(r for r in ledger(board.engine) if r.ts == first["ts"])
-    assert row.channel == first["channel"] and row.attempts == 2
+    row = next(r for r in ledger(board.engine) if r.message_ref.endswith(f":{first['ts']}"))
+    assert row.message_ref == f"{first['channel']}:{first['ts']}" and row.attempts == 2
 
 
 def test_a_crash_before_sending_anything_is_sent_after_the_lease(board, settings, stub):
     crashing = make_sender(board.engine, settings, stub)
-    crashing.client.chat_postMessage = lambda **kwargs: (_ for _ in ()).throw(Killed())
+    slack_client = crashing.couriers["slack"].client
+    slack_client.chat_postMessage = lambda **kwargs: (_ for _ in ()).throw(Killed())
     with pytest.raises(Killed):
         crashing.run_pass(FIVE_DAYS)
     assert stub.delivered() == []
@@ -290,7 +292,8 @@ def test_a_crash_before_sending_anything_is_sent_after_the_lease(board, settings
 
 def test_a_claim_overtaken_by_a_later_point_is_superseded_not_sent(board, settings, stub):
     crashing = make_sender(board.engine, settings, stub)
-    crashing.client.chat_postMessage = lambda **kwargs: (_ for _ in ()).throw(Killed())
+    slack_client = crashing.couriers["slack"].client
+    slack_client.chat_postMessage = lambda **kwargs: (_ for _ in ()).throw(Killed())
     with pytest.raises(Killed):
         crashing.run_pass(FIVE_DAYS)
     make_sender(board.engine, settings, stub, lease=timedelta(0)).run_pass(ONE_DAY)

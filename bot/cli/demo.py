@@ -44,6 +44,18 @@ JOURNEYS = (
         "/soc action note A-7 Vulnerable People Steering Group agreed joint visits from March",
     ),
     ("The chairman posts the RAG summary", CHAIR, "/soc rag"),
+    (
+        "The secretariat asks every partner which key crime areas matter to it",
+        SECRETARIAT,
+        "/soc priorities open",
+    ),
+    (
+        "Rob Ellis answers for the City of London Police",
+        COLP,
+        '/soc priorities answer cyber=lead fraud=lead "financial crime"=contribute '
+        'note="Fraud and cyber crime against City businesses"',
+    ),
+    ("The chairman reads the results so far", CHAIR, "/soc priorities results private"),
 )
 
 
@@ -112,7 +124,12 @@ def _reminder_journey(engine, settings: Settings, now: datetime, out) -> None:
         points = reminder_config(None, settings.tz).points(meeting)
         point = next((p for p in points if p.at > now), points[-1])
         plan = plan_reminders(session, board, point.at, settings.tz)
-    messages = {d.send_to.slack_user_id: d for d in plan.deliveries if d.key.kind == REMINDER}
+    user_ids = {name: user_id for user_id, name, _, _ in DEMO_MEMBERS}
+    messages = {
+        user_ids.get(d.send_to.display_name, d.send_to.display_name): d
+        for d in plan.deliveries
+        if d.key.kind == REMINDER
+    }
     print(
         f"\n──── Before the meeting on {when(meeting.starts_at, settings.tz)} the worker DMs each "
         f"lead partner at {when(point.at, settings.tz)}; Rob Ellis reads:\n"

@@ -6,24 +6,30 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.cli.admin import ALLOW_PERSONAL_HELP
 from bot.cli.admin import HANDLERS as ADMIN_HANDLERS
 from bot.cli.admin import add_parsers as add_admin_parsers
-from bot.cli.console import Console, format_console_reply
+from bot.cli.console import Console, format_console_reply, run_as
 from bot.cli.meetings import HANDLERS as MEETING_HANDLERS
 from bot.cli.meetings import add_parsers as add_meeting_parsers
+from bot.cli.members import HANDLERS as MEMBER_HANDLERS
+from bot.cli.members import add_parsers as add_member_parsers
 from bot.cli.reports import BINARY_FORMATS, export_register
 from bot.cli.reports import HANDLERS as REPORT_HANDLERS
 from bot.cli.reports import add_parsers as add_report_parsers
 from bot.config import Settings, SettingsError, load_settings
+from bot.database_errors import explain_database_error
 from bot.setup import NotMigrated, ensure_board, import_file, open_engine
+from bot.teams.cli import HANDLERS as TEAMS_HANDLERS
+from bot.teams.cli import add_parsers as add_teams_parsers
 from handlers.errors import CommandError
-from handlers.register.admin import set_member
 from handlers.register.import_export import export_csv, export_json, export_records
 from models.boards import get_board
 from models.db import session_scope
 from models.migrate import current_revision, downgrade, head_revision, upgrade
-from models.people import create_partner, find_partner, list_members, list_partners
+from models.people import create_partner, find_partner, list_partners
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,16 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--output", type=Path, help="file to write (default: standard output)")
     exp.add_argument("--public", action="store_true", help="without confidential actions or names")
 
-    member = sub.add_parser("member", help="add or list Board members")
-    member_sub = member.add_subparsers(dest="member_action", required=True)
-    add = member_sub.add_parser("add", help="add a member or change their role")
-    add.add_argument("user", help="Slack user id, e.g. U0123ABC")
-    add.add_argument("--name", required=True)
-    add.add_argument(
-        "--role", default="member", help="chair, deputy, secretariat, member, co-optee or observer"
-    )
-    add.add_argument("--partner", help="the partner they are a contact for")
-    member_sub.add_parser("list", help="list members")
+    add_member_parsers(sub)
 
     partner = sub.add_parser("partner", help="add or list partners")
     partner_sub = partner.add_subparsers(dest="partner_action", required=True)
@@ -88,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_meeting_parsers(sub)
     add_report_parsers(sub)
     add_admin_parsers(sub)
+    add_teams_parsers(sub)
     return parser
 
 
@@ -95,15 +93,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the process exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    database_url = ""
     try:
         if args.command == "demo":
             from bot.cli.demo import run_demo
 
+            database_url = f"sqlite:///{args.db}"
             return run_demo(args.db)
         settings = load_settings()
+        logging.getLogger().setLevel(settings.log_level)
+        database_url = settings.database_url
         return COMMANDS[args.command](args, settings)
     except (SettingsError, NotMigrated) as err:
         print(f"soc-bot: {err}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as err:
+        # The one place a database that cannot be used becomes one line (the traceback at DEBUG).
+        logging.getLogger(__name__).debug("database error", exc_info=True)
+        print(f"soc-bot: {explain_database_error(err, database_url)}", file=sys.stderr)
         return 2
     except CommandError as err:
         print(f"soc-bot: {err.message}" + (f" {err.hint}" if err.hint else ""), file=sys.stderr)
@@ -165,30 +172,6 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _member(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_engine(settings)
-    ensure_board(engine, settings)
-    with session_scope(engine) as session:
-        board = get_board(session=session, slug=settings.board_slug)
-        if args.member_action == "list":
-            partners = {p.id: p.name for p in list_partners(session=session, board_id=board.id)}
-            for m in list_members(session=session, board_id=board.id):
-                print(
-                    f"{m.slack_user_id}\t{m.display_name}\t{m.role}\t"
-                    f"{partners.get(m.partner_id, '')}"
-                )
-            return 0
-        options = {"name": args.name, "role": args.role}
-        if args.partner:
-            options["partner"] = args.partner
-        member, created = set_member(session, board, args.user, options)
-        print(
-            f"{'Added' if created else 'Updated'} {member.display_name} ({member.slack_user_id}) "
-            f"as {member.role}."
-        )
-    return 0
-
-
 def _partner(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     ensure_board(engine, settings)
@@ -225,8 +208,9 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     text = " ".join(args.text)
-    reply = Console(engine, settings, args.user).ask(text[4:] if text.startswith("/soc") else text)
-    print(format_console_reply(reply, settings))
+    console = Console(engine, settings, args.user, surface=run_as(args.user))
+    reply = console.ask(text[4:] if text.startswith("/soc") else text)
+    print(format_console_reply(reply, settings, console.surface))
     return 1 if reply.error else 0
 
 
@@ -246,7 +230,7 @@ COMMANDS = {
     "db": _db,
     "import": _import,
     "export": _export,
-    "member": _member,
+    **MEMBER_HANDLERS,
     "partner": _partner,
     "console": _console,
     "run": _run,
@@ -255,4 +239,5 @@ COMMANDS = {
     **MEETING_HANDLERS,
     **REPORT_HANDLERS,
     **ADMIN_HANDLERS,
+    **TEAMS_HANDLERS,
 }

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from bot.cli.console import CLI
 from bot.config import Settings
 from bot.plain_text import render_text
+from bot.senders.priorities import preview_pass
 from bot.setup import open_engine
 from bot.worker import dry_run, reminder_sender, run_worker, tick, worker_options
 from handlers.errors import CommandError
@@ -47,7 +48,7 @@ def _meeting(args: argparse.Namespace, settings: Settings) -> int:
         surface=CLI,
         operator=True,
     )
-    _say(render_text(reply, settings.tz))
+    _say(render_text(reply, settings.tz, CLI))
     return 1 if reply.error else 0
 
 
@@ -61,6 +62,7 @@ def _remind(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"--as-of: {err}") from None
     if args.dry_run:
         _say(dry_run(engine, settings, now))
+        _say("\n" + preview_pass(engine, settings.board_slug, now, settings.tz))
         return 0
     sender = reminder_sender(engine, settings, worker_options(os.environ))
     report = tick(engine, sender, settings, now)

@@ -10,9 +10,9 @@ from typing import TextIO
 
 from sqlmodel import Session
 
+from bot.cli.console import CLI
 from bot.config import Settings
 from bot.files import write_paper
-from bot.files.chart import render_png
 from bot.setup import open_engine
 from handlers.errors import CommandError
 from handlers.register.import_export import export_csv, export_json
@@ -79,7 +79,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             chart = _chart(session, board, now, settings, public=args.public)
             return _write(
                 args.output or Path(f"rag-chart-{now.astimezone(tz):%Y-%m-%d}.png"),
-                render_png(chart),
+                _png(chart),
             )
         if args.report_kind == "quarterly":
             period = parse_quarter(args.quarter, today=now.astimezone(tz).date(), tz=tz)
@@ -88,9 +88,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             )
             paper, chart = quarterly_paper(report, tz), report.chart
         else:
-            meeting = find_meeting(
-                session, board, _day(args.meeting, now, settings), now=now, tz=tz
-            )
+            day = _day(args.meeting, now, settings)
+            meeting = find_meeting(session, board, day, now=now, tz=tz, surface=CLI)
             pack = meeting_pack(
                 session, board, meeting, now=now, visibility=EVERYTHING, public=args.public, tz=tz
             )
@@ -106,7 +105,7 @@ def _write_paper(
     if args.format == "md":
         # Markdown cannot hold the picture: it goes beside the file, linked by name.
         image = output.with_name(output.stem + "-chart.png")
-        image.write_bytes(render_png(chart))
+        image.write_bytes(_png(chart))
     data = write_paper(paper, args.format, settings.tz, image=image.name if image else None)
     return _write(output, data, also=image)
 
@@ -118,6 +117,13 @@ def _chart(
         session, board, at=now, visibility=EVERYTHING, public=public, tz=settings.tz
     )
     return chart_data(session, board, snap, tz=settings.tz)
+
+
+def _png(chart: ChartData) -> bytes:
+    # Imported here: matplotlib takes seconds to load, and only these commands draw.
+    from bot.files.chart import render_png
+
+    return render_png(chart)
 
 
 def _write(output: Path, data: bytes, also: Path | None = None) -> int:

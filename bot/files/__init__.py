@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
-from handlers.priorities.messages import TallyChart
+from handlers.priorities.tally import TallyChart
 from handlers.replies import ReplyFile
 from handlers.reports.document import Paper
 from handlers.reports.snapshot import ChartData

@@ -8,7 +8,7 @@ import textwrap
 from dataclasses import dataclass
 
 from bot.files.chart import label_bars, new_figure, save_png
-from handlers.priorities.messages import TallyChart
+from handlers.priorities.tally import TallyChart
 
 # Okabe and Ito's blue and sky blue, as in the RAG palette.
 SERIES = (

@@ -13,6 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.files.chart import draw_chart
 from bot.files.palette import FILL, INK, as_rag
+from handlers.register.import_export import FORMULA_STARTS
 from handlers.register.summary import RAG_ORDER
 from handlers.reports.document import LEGEND, Figure, Heading, Paper, Paragraph, Table, rag_word
 
@@ -143,6 +144,9 @@ def _append(sheet: Worksheet, values: list[object]) -> None:
         # Text typed as "=..." must never become a formula (spreadsheet injection).
         if cell.data_type == "f":
             cell.data_type = "s"
+        # Excel's "'" mark: text like "=..." or "-5 arrests" stays text when someone edits it.
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
 
 
 def _value(value: object, kind: str) -> object:

@@ -2,8 +2,10 @@
 
 Each channel package (Slack, Teams) provides one; the senders and the ledger see only this
 interface, so they store a channel-neutral address and message reference and never a Slack id.
+The protocol the senders keep over it is described in `bot.senders.exactly_once`.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -13,11 +15,26 @@ from handlers.replies import Reply
 
 @dataclass(frozen=True)
 class Address:
-    """Where a person is reached: the channel, their id there, and the workspace or tenant."""
+    """Where a person is reached: the channel, their id there, and the workspace or tenant.
+
+    `conversation` is the channel's own stored reference for a direct chat (Teams' 1:1
+    conversation reference, as JSON), "" where the id is enough (Slack).
+    """
 
     channel: str
     id: str
     tenant: str = ""
+    conversation: str = ""
+
+    def text(self) -> str:
+        """The address as the ledger stores it: "slack::U0123", "teams:<tenant>:<object id>"."""
+        return f"{self.channel}:{self.tenant}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Address | None":
+        """An address from its ledger text (without `conversation`); None for "" or junk."""
+        channel, tenant, found_id = (text.split(":", 2) + ["", ""])[:3]
+        return cls(channel, found_id, tenant) if channel and found_id else None
 
 
 @dataclass
@@ -53,3 +70,7 @@ class Courier(Protocol):
         """The message marked `key` sent to `to` since `since`: a SENT result, None if it was not
         sent, or a RETRY result if the channel could not be asked."""
         ...
+
+
+# The couriers a deployment has, by channel: a member is reached on one of these.
+Couriers = Mapping[str, Courier]

@@ -1,82 +1,145 @@
-"""Direct messages exactly once: claim a ledger row, send through Slack, record what happened.
+"""Direct messages exactly once: claim a ledger row, send through a courier, record the outcome.
 
-Shared by the reminder and the priorities senders. Each message is claimed (an INSERT under its
-unique key) before it is sent, and marked sent afterwards. A claim left by a worker that died in
-between outlives its lease; whoever takes it over first asks Slack (`conversations.history`: the
-message metadata carries the ledger key) whether it went out, and sends it only if it did not.
+The protocol, shared by the reminder and the priorities senders (the one place it is described):
+
+1. Claim. Each message has a unique ledger key (scope, point, recipient, kind). A sender INSERTs
+   its row as "claimed" with a random claim token before sending; whoever inserts it owns it,
+   anyone else skips it (`models.ledger.insert_new`).
+2. Send. The owner sends the message through the courier of the recipient's channel, marked with
+   the message key: the ledger key plus the ledger's name and this database's deployment id
+   (`models.ledger.message_key`), so a staging copy and production sharing a workspace never take
+   each other's messages for their own.
+3. Record. The outcome (sent with the channel's message reference, failed for good, or retry) is
+   written under the claim token; a claim someone else took over meanwhile is left alone.
+4. Reconcile. A claim left by a worker that died between 2 and 3 outlives its lease (and a retry
+   row waits for the next pass). Whoever takes it over first (a compare-and-set on the claim token,
+   `models.ledger.take_over`) asks the courier whether the message went out (`find_sent`: Slack
+   looks for the key in the DM's message metadata) and records it as sent if so; otherwise it
+   sends it again, to whoever should have it now, or settles it as superseded.
+   A courier that cannot find sent messages (`can_find_sent` is False) cannot tell "sent" from
+   "not sent": the message is sent again with the line `RESENT_LINE` above it, so a person who
+   got it twice knows why. That is the only case in which a message may arrive twice.
+
+A recipient's channel is chosen per member (`Recipients`): their preferred channel if a courier
+serves it, else another of their identities that one does. A member with none is recorded as
+failed, and the reminder sender reports failures to the secretariat once.
 """
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from bot.slack.courier import Result, SlackDelivery
+from bot.senders.courier import Address, Couriers, Result
+from handlers.replies import Reply
 from models.db import session_scope
 from models.ledger import (
+    FAILED,
     SENT,
     SUPERSEDED,
     Ledger,
     LedgerKey,
     LedgerRow,
     Outcome,
+    deployment_id,
     finish,
     insert_new,
     key_of,
+    message_key,
     take_over,
 )
-from models.tables import ReminderDelivery
+from models.people import identities_by_member, reachable_identity
+from models.tables import Identity, Member, ReminderDelivery
 
 log = logging.getLogger(__name__)
 
+RESENT_LINE = "Sent again after an interruption: you may have this message twice."
 Clock = Callable[[], datetime]
-# For a claim taken over and not found in Slack: who gets it now, the message (None: it should
-# not go out any more) and, if not, why.
-ResendContent = Callable[[LedgerRow, str], tuple[str, dict | None, str]]
+# For a claim taken over and not found sent: who gets it now, the message (None: it should not go
+# out any more) and, if not, why.
+ResendContent = Callable[[LedgerRow], tuple[Member | None, Reply | None, str]]
 
 
 @dataclass(frozen=True)
 class Recovered:
-    """What became of a claim taken over: Slack's result, and whether it had been sent already."""
+    """What became of a claim taken over: the courier's result, and whether it had been sent."""
 
     result: Result
     reconciled: bool
 
 
-def outcome_of(row_id: int, user_id: str, result: Result) -> Outcome:
-    """A ledger outcome from Slack's result for one message."""
-    return Outcome(row_id, result.status, result.channel, result.ts, result.error, user_id)
+class Recipients:
+    """Where each member of a Board is reached, given the couriers this deployment has."""
+
+    def __init__(self, identities: dict[int, list[Identity]], couriers: Couriers) -> None:
+        self.identities, self.couriers = identities, couriers
+
+    @classmethod
+    def load(cls, session: Session, board_id: int, couriers: Couriers) -> "Recipients":
+        """Every identity of the Board's members, read once for a pass."""
+        return cls(identities_by_member(session=session, board_id=board_id), couriers)
+
+    def address(self, member: Member) -> Address | None:
+        """The address a direct message to `member` goes to; None if no courier reaches them."""
+        found = reachable_identity(member, self.identities.get(member.id, []), self.couriers)
+        if found is None:
+            return None
+        return Address(found.channel, found.external_id, found.tenant, found.conversation)
+
+    def unreachable(self, member: Member) -> str:
+        """Why `member` cannot be reached, for the ledger and the secretariat's notice."""
+        known = sorted({i.channel for i in self.identities.get(member.id, [])})
+        have = ", ".join(sorted(self.couriers)) or "none"
+        if not known:
+            return f"{member.display_name} has no chat identity (channels here: {have})"
+        return f"{member.display_name} is only on {', '.join(known)} (channels here: {have})"
+
+
+def outcome_of(row_id: int, to: Address | None, result: Result) -> Outcome:
+    """A ledger outcome from the courier's result for one message."""
+    return Outcome(row_id, result.status, result.ref, result.error, to.text() if to else "")
 
 
 class LedgerSender:
-    """The exactly-once protocol over one ledger table and one Slack client."""
+    """The exactly-once protocol over one ledger table and this deployment's couriers."""
 
     def __init__(
         self,
         engine: Engine,
-        slack: SlackDelivery,
+        couriers: Couriers,
         *,
         clock: Clock,
         lease: timedelta,
         model: Ledger = ReminderDelivery,
+        name: str = "reminder",
     ) -> None:
-        self.engine, self.slack, self.clock, self.lease, self.model = (
-            engine,
-            slack,
-            clock,
-            lease,
-            model,
-        )
+        self.engine, self.couriers, self.clock, self.lease = engine, couriers, clock, lease
+        self.model, self.name = model, name
+        self._deployment: str | None = None
+
+    @property
+    def deployment(self) -> str:
+        """This database's deployment id (read once)."""
+        if self._deployment is None:
+            with session_scope(self.engine) as session:
+                self._deployment = deployment_id(session=session)
+        return self._deployment
+
+    def key(self, key: LedgerKey) -> str:
+        """The key that marks this message on its channel."""
+        return message_key(self.deployment, self.name, key)
 
     def claim(self, rows: list[dict[str, object]]) -> dict[LedgerKey, int]:
         """Insert ledger rows in one transaction; the ids of those that were free (ours), by key."""
         with session_scope(self.engine) as session:
             return insert_new(session=session, rows=rows, model=self.model)
 
-    def finish(self, outcomes: list[Outcome], token: str) -> None:
+    def finish(self, outcomes: Iterable[Outcome], token: str) -> None:
         """Record outcomes of our claims in one transaction."""
+        outcomes = list(outcomes)
         if not outcomes:
             return
         with session_scope(self.engine) as session:
@@ -93,17 +156,24 @@ class LedgerSender:
                     "%d claims were taken over before they were recorded", len(outcomes) - recorded
                 )
 
-    def send(self, row_id: int, user_id: str, message: dict, token: str) -> Result:
-        """Send one claimed message and record what Slack said."""
-        result = self.slack.post(message)
-        self.finish([outcome_of(row_id, user_id, result)], token)
+    def deliver(self, to: Address, reply: Reply, key: LedgerKey) -> Result:
+        """Send one claimed message through its channel's courier (nothing is recorded)."""
+        courier = self.couriers.get(to.channel)
+        if courier is None:
+            return Result(FAILED, error=f"no courier for {to.channel} here")
+        return courier.send(to, reply, self.key(key))
+
+    def send(self, row_id: int, to: Address, reply: Reply, key: LedgerKey, token: str) -> Result:
+        """Send one claimed message and record what the courier said."""
+        result = self.deliver(to, reply, key)
+        self.finish([outcome_of(row_id, to, result)], token)
         return result
 
-    def recover(self, row: LedgerRow, token: str, content: ResendContent) -> Recovered | None:
-        """Take over a retry or an abandoned claim: reconcile with Slack, then resend or settle.
-
-        None if another worker holds the claim (within its lease) or took it first.
-        """
+    def recover(
+        self, row: LedgerRow, token: str, recipients: Recipients, content: ResendContent
+    ) -> Recovered | None:
+        """Take over a retry or an abandoned claim: reconcile with the courier, then resend or
+        settle. None if another worker holds the claim (within its lease) or took it first."""
         now = self.clock()
         with session_scope(self.engine) as session:
             mine = take_over(
@@ -117,12 +187,24 @@ class LedgerSender:
             )
         if not mine:
             return None
-        key = key_of(row).text()
-        found = self.slack.find_sent(row.sent_to_user_id, key, row.created_at)
-        if found is not None:
-            self.finish([outcome_of(row.id, row.sent_to_user_id, found)], token)
-            return Recovered(found, reconciled=found.status == SENT)
-        user_id, message, reason = content(row, key)
-        result = Result(SUPERSEDED, error=reason) if message is None else self.slack.post(message)
-        self.finish([outcome_of(row.id, user_id, result)], token)
+        key = key_of(row)
+        sent_to = Address.parse(row.address)
+        courier = self.couriers.get(sent_to.channel) if sent_to else None
+        unsure = sent_to is not None and (courier is None or not courier.can_find_sent)
+        if sent_to is not None and courier is not None and courier.can_find_sent:
+            found = courier.find_sent(sent_to, self.key(key), row.created_at)
+            if found is not None:
+                self.finish([outcome_of(row.id, sent_to, found)], token)
+                return Recovered(found, reconciled=found.status == SENT)
+        member, reply, reason = content(row)
+        to = recipients.address(member) if member is not None else None
+        if reply is None:
+            result = Result(SUPERSEDED, error=reason)
+        elif to is None:
+            result = Result(FAILED, error=recipients.unreachable(member) if member else reason)
+        else:
+            if unsure:
+                reply = replace(reply, notice=f"{RESENT_LINE} {reply.notice}".strip())
+            result = self.deliver(to, reply, key)
+        self.finish([outcome_of(row.id, to or sent_to, result)], token)
         return Recovered(result, reconciled=False)

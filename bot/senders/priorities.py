@@ -1,68 +1,64 @@
 """The priorities exercise's direct messages, exactly once: invitations, then one reminder.
 
-Each partner's contact gets one invitation with an Answer button when an exercise opens (or when
-a partner first gets a member), and partners that have not answered get one reminder the
-working day before it closes. Sending goes through the same ledger protocol as the pre-meeting
-reminders (`bot.senders.exactly_once`), in its own table and with its own metadata event type, so a
-worker restart or a second worker never sends a message twice.
+Each partner's contact gets one invitation with an Answer operation when an exercise opens (or
+when a partner first gets a member), and partners that have not answered get one reminder the
+working day before it closes. Sending keeps the protocol of `bot.senders.exactly_once` in its own
+ledger table (`PriorityDelivery`) and under its own ledger name in the message key.
 """
 
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.senders.exactly_once import LedgerSender
+from bot.plain_text import render_text
+from bot.senders.courier import Couriers
+from bot.senders.exactly_once import LedgerSender, Recipients
 from bot.senders.reminders import DEFAULT_LEASE, Clock, PassReport, ReminderSender, utc_now
-from bot.slack.courier import SlackDelivery
-from bot.slack.render.priorities import with_answer_button
-from handlers.priorities.commands import Invitation, plan_invitations, redo_invitation
+from handlers.priorities.invitations import Invitation, plan_invitations, redo_invitation
+from handlers.replies import Reply
 from models.boards import get_board
 from models.db import reader
-from models.ledger import CLAIMED, LedgerRow, new_row, open_rows
-from models.tables import Board, PriorityDelivery
+from models.ledger import CLAIMED, FAILED, LedgerRow, new_row, open_rows
+from models.tables import Board, Member, PriorityDelivery
 
-EVENT_TYPE = "soc_priorities"
+LEDGER_NAME = "priorities"
 
 
 class PrioritySender:
-    """Runs priorities passes for one Board through one Slack client."""
+    """Runs priorities passes for one Board through this deployment's couriers."""
 
     def __init__(
         self,
         engine: Engine,
-        client: WebClient,
-        tz: ZoneInfo,
+        couriers: Couriers,
         *,
         board_slug: str = "soc",
         lease: timedelta = DEFAULT_LEASE,
         clock: Clock = utc_now,
     ) -> None:
-        self.engine, self.board_slug, self.clock = engine, board_slug, clock
-        self.slack = SlackDelivery(client, tz, event_type=EVENT_TYPE)
+        self.engine, self.couriers, self.board_slug, self.clock = (
+            engine,
+            couriers,
+            board_slug,
+            clock,
+        )
         self.ledger = LedgerSender(
-            engine, self.slack, clock=clock, lease=lease, model=PriorityDelivery
+            engine, couriers, clock=clock, lease=lease, model=PriorityDelivery, name=LEDGER_NAME
         )
 
     @classmethod
     def beside(cls, reminders: ReminderSender) -> "PrioritySender":
-        """A sender sharing a reminder sender's database, Slack client, lease and clock."""
+        """A sender sharing a reminder sender's database, couriers, lease and clock."""
         return cls(
             reminders.engine,
-            reminders.client,
-            reminders.tz,
+            reminders.couriers,
             board_slug=reminders.board_slug,
             lease=reminders.lease,
             clock=reminders.clock,
         )
-
-    @property
-    def client(self) -> WebClient:
-        """The Slack Web API client."""
-        return self.slack.client
 
     def run_pass(self, now: datetime) -> PassReport:
         """Send what is due at `now`: invitations, reminders, and claims left unfinished."""
@@ -74,28 +70,36 @@ class PrioritySender:
                 return report
             planned = plan_invitations(session, board, now)
             leftovers = open_rows(session=session, board_id=board.id, model=PriorityDelivery)
+            recipients = Recipients.load(session, board.id, self.couriers)
         for row in leftovers:
-            self._recover(board, row, now, token, report)
-        self._send(board, planned, token, report)
+            self._recover(board, row, now, token, recipients, report)
+        self._send(board, planned, token, recipients, report)
         return report
 
     def _send(
-        self, board: Board, planned: list[Invitation], token: str, report: PassReport
+        self,
+        board: Board,
+        planned: list[Invitation],
+        token: str,
+        recipients: Recipients,
+        report: PassReport,
     ) -> None:
         if not planned:
             return
         now = self.clock()
+        addresses = {i.key: recipients.address(i.send_to) for i in planned}
         rows = [
             new_row(
                 i.key,
                 board_id=board.id,
-                status=CLAIMED,
+                status=CLAIMED if addresses[i.key] else FAILED,
                 now=now,
                 token=token,
                 due_at=i.exercise.closes_at,
-                sent_to_user_id=i.send_to.slack_user_id,
+                address=addresses[i.key].text() if addresses[i.key] else "",
                 on_behalf_of=i.on_behalf_of,
                 action_count=i.area_count,
+                error="" if addresses[i.key] else recipients.unreachable(i.send_to),
                 model=PriorityDelivery,
                 extra={"partner_id": i.partner.id},
             )
@@ -103,28 +107,50 @@ class PrioritySender:
         ]
         ours = self.ledger.claim(rows)
         for invitation in planned:
-            row_id = ours.get(invitation.key)
+            row_id, to = ours.get(invitation.key), addresses[invitation.key]
             if row_id is None:
                 report.busy += 1
-                continue
-            user_id = invitation.send_to.slack_user_id
-            message = self._message(invitation, invitation.key.text())
-            result = self.ledger.send(row_id, user_id, message, token)
-            report.count(result.status, result.error)
-
-    def _message(self, invitation: Invitation, key: str) -> dict:
-        message = self.slack.message(invitation.send_to.slack_user_id, invitation.reply, key)
-        return with_answer_button(message, invitation.exercise.id, invitation.partner.id)
+            elif to is None:
+                report.count(FAILED, recipients.unreachable(invitation.send_to))
+            else:
+                result = self.ledger.send(row_id, to, invitation.reply, invitation.key, token)
+                report.count(result.status, result.error)
 
     def _recover(
-        self, board: Board, row: PriorityDelivery, now: datetime, token: str, report: PassReport
+        self,
+        board: Board,
+        row: PriorityDelivery,
+        now: datetime,
+        token: str,
+        recipients: Recipients,
+        report: PassReport,
     ) -> None:
-        def content(row: LedgerRow, key: str) -> tuple[str, dict | None, str]:
+        def content(row: LedgerRow) -> tuple[Member | None, Reply | None, str]:
             with Session(reader(self.engine), expire_on_commit=False) as session:
                 redo = redo_invitation(session, board, row, now)
-            if isinstance(redo, str):
-                return row.sent_to_user_id, None, redo
-            # The recipient may be away now: their deputy gets it.
-            return redo.send_to.slack_user_id, self._message(redo, key), ""
+                if isinstance(redo, str):
+                    return None, None, redo
+                # The recipient may be away now: their deputy gets it. Written before the
+                # session closes (the reply reads the register).
+                return redo.send_to, redo.reply, ""
 
-        report.count_recovered(self.ledger.recover(row, token, content))
+        report.count_recovered(self.ledger.recover(row, token, recipients, content))
+
+
+def preview_pass(engine: Engine, board_slug: str, now: datetime, tz: ZoneInfo) -> str:
+    """Who a priorities pass at `now` would message and what they would read; nothing is sent."""
+    with Session(reader(engine), expire_on_commit=False) as session:
+        board = get_board(session=session, slug=board_slug)
+        planned = plan_invitations(session, board, now) if board is not None else []
+        lines = []
+        for message in planned:
+            who = message.send_to.display_name
+            if message.on_behalf_of:
+                who += f" on behalf of {message.on_behalf_of}"
+            lines.append(
+                f"\n──── To {who}, priorities {message.key.kind} for {message.partner.name}"
+            )
+            lines.append(render_text(message.reply, tz))
+    if not lines:
+        return "Priorities exercise: no direct message is due."
+    return f"Priorities exercise: {len(planned)} direct messages due." + "\n".join(lines)

@@ -1,12 +1,9 @@
-"""One reminder pass through Slack, exactly once: claim in the ledger, send, record, reconcile.
+"""One reminder pass, exactly once (the protocol: `bot.senders.exactly_once`).
 
-Each message is claimed (a ledger INSERT) before it is sent and marked sent afterwards. If a
-worker dies in between, its claim outlives the lease; whoever takes it over first asks Slack
-(`conversations.history`: the message metadata carries the ledger key) whether it went out, and
-resends only if it did not (`bot.senders.exactly_once`, shared with the priorities
-sender). Rate limits
-and 5xx are retried by the client; errors that resending cannot fix are recorded as failed and
-reported to the secretariat once.
+A pass sends what is due for the next meeting, records earlier points it will not send as
+superseded, takes over claims left unfinished, and tells the secretariat once about messages
+that could not be delivered. Rate limits and 5xx are retried by the courier's client; errors that
+resending cannot fix are recorded as failed.
 """
 
 import uuid
@@ -16,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.senders.exactly_once import LedgerSender, Recovered, outcome_of
-from bot.slack.courier import Result, SlackDelivery
+from bot.senders.courier import Address, Couriers, Result
+from bot.senders.exactly_once import LedgerSender, Recipients, Recovered, outcome_of
 from handlers.meetings.reminder_messages import failure_notice, when
 from handlers.meetings.reminders import Delivery, ReminderPlan, plan_reminders
 from handlers.replies import Reply
@@ -45,7 +41,7 @@ from models.ledger import (
     unreported_failures,
 )
 from models.people import list_members
-from models.tables import Board, Meeting, ReminderDelivery, Role
+from models.tables import Board, Meeting, Member, ReminderDelivery, Role
 
 DEFAULT_LEASE = timedelta(minutes=10)
 CHUNK = 25
@@ -53,7 +49,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    """The wall clock (ledger times are real times, as Slack's message timestamps are)."""
+    """The wall clock (ledger times are real times, as the channels' message times are)."""
     return datetime.now(UTC)
 
 
@@ -103,12 +99,12 @@ class PassReport:
 
 
 class ReminderSender:
-    """Runs reminder passes for one Board through one Slack client."""
+    """Runs reminder passes for one Board through this deployment's couriers."""
 
     def __init__(
         self,
         engine: Engine,
-        client: WebClient,
+        couriers: Couriers,
         tz: ZoneInfo,
         *,
         board_slug: str = "soc",
@@ -116,19 +112,9 @@ class ReminderSender:
         clock: Clock = utc_now,
         chunk: int = CHUNK,
     ) -> None:
-        self.engine, self.slack, self.tz, self.board_slug = (
-            engine,
-            SlackDelivery(client, tz),
-            tz,
-            board_slug,
-        )
+        self.engine, self.couriers, self.tz, self.board_slug = engine, couriers, tz, board_slug
         self.lease, self.clock, self.chunk = lease, clock, chunk
-        self.ledger = LedgerSender(engine, self.slack, clock=clock, lease=lease)
-
-    @property
-    def client(self) -> WebClient:
-        """The Slack Web API client."""
-        return self.slack.client
+        self.ledger = LedgerSender(engine, couriers, clock=clock, lease=lease, name="reminder")
 
     def plan(self, now: datetime) -> ReminderPlan | None:
         """What a pass at `now` would send (nothing is recorded)."""
@@ -147,11 +133,13 @@ class ReminderSender:
                 return report
             plan = plan_reminders(session, board, now, self.tz)
             leftovers = open_rows(session=session, board_id=board.id)
+            recipients = Recipients.load(session, board.id, self.couriers)
         self._record_superseded(board, plan, report)
         for row in leftovers:
-            self._recover(board, plan, row, token, report)
-        self._send(board, [d for d in plan.deliveries if d.key not in plan.ledger], token, report)
-        self._report_failures(board, token, report)
+            self._recover(board, plan, row, token, recipients, report)
+        fresh = [d for d in plan.deliveries if d.key not in plan.ledger]
+        self._send(board, fresh, token, recipients, report)
+        self._report_failures(board, token, recipients, report)
         return report
 
     def _record_superseded(self, board: Board, plan: ReminderPlan, report: PassReport) -> None:
@@ -166,56 +154,82 @@ class ReminderSender:
             with session_scope(self.engine) as session:
                 report.superseded += len(insert_new(session=session, rows=rows))
 
-    def _send(self, board: Board, fresh: list[Delivery], token: str, report: PassReport) -> None:
-        """Claim, send and record chunk by chunk: Slack works on one chunk while the next is
-        chosen and written and the last recorded (still one message at a time to Slack)."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="soc-reminders") as slack:
-            waiting: list[tuple[int, Delivery, Future]] = []
+    def _send(
+        self,
+        board: Board,
+        fresh: list[Delivery],
+        token: str,
+        recipients: Recipients,
+        report: PassReport,
+    ) -> None:
+        """Claim, send and record chunk by chunk: the couriers work on one chunk while the next is
+        chosen and written and the last recorded (still one message at a time)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="soc-reminders") as courier:
+            waiting: list[tuple[int, Address, Future]] = []
             try:
                 for start in range(0, len(fresh), self.chunk):
-                    claimed = self._claim(board, fresh[start : start + self.chunk], token, report)
+                    chunk = fresh[start : start + self.chunk]
+                    claimed = self._claim(board, chunk, token, recipients, report)
                     sending = [
-                        (row_id, d, slack.submit(self.slack.post, self._message(d)))
-                        for row_id, d in claimed
+                        (row_id, to, courier.submit(self.ledger.deliver, to, d.reply, d.key))
+                        for row_id, d, to in claimed
                     ]
                     self._settle(waiting, token, report)
                     waiting = sending
                 self._settle(waiting, token, report)
             except BaseException:
                 # As if the process died here: nothing queued goes out; the claims stay open.
-                slack.shutdown(wait=True, cancel_futures=True)
+                courier.shutdown(wait=True, cancel_futures=True)
                 raise
 
     def _claim(
-        self, board: Board, chunk: list[Delivery], token: str, report: PassReport
-    ) -> list[tuple[int, Delivery]]:
-        """Claim the messages of a chunk, and record who had nothing to report."""
+        self,
+        board: Board,
+        chunk: list[Delivery],
+        token: str,
+        recipients: Recipients,
+        report: PassReport,
+    ) -> list[tuple[int, Delivery, Address]]:
+        """Claim the messages of a chunk; record who had nothing to report and who cannot be
+        reached (failed, for the secretariat's notice)."""
         now = self.clock()
-        rows = [
-            _row(d, board.id, CLAIMED, now, token=token, sent_to_user_id=d.send_to.slack_user_id,
-                 on_behalf_of=d.on_behalf_of, action_count=d.action_count)
-            if d.has_message else _row(d, board.id, NOTHING, now)
-            for d in chunk
-        ]  # fmt: skip
+        addresses = {d.key: recipients.address(d.send_to) for d in chunk if d.has_message}
+        rows = []
+        for d in chunk:
+            to = addresses.get(d.key)
+            if not d.has_message:
+                rows.append(_row(d, board.id, NOTHING, now))
+                continue
+            sending = {"on_behalf_of": d.on_behalf_of, "action_count": d.action_count}
+            if to is None:
+                error = recipients.unreachable(d.send_to)
+                rows.append(_row(d, board.id, FAILED, now, error=error, **sending))
+            else:
+                address = to.text()
+                rows.append(
+                    _row(d, board.id, CLAIMED, now, token=token, address=address, **sending)
+                )
         inserted = self.ledger.claim(rows)
-        claimed = [(inserted[d.key], d) for d in chunk if d.has_message and d.key in inserted]
-        report.nothing += sum(1 for d in chunk if not d.has_message and d.key in inserted)
-        report.busy += sum(1 for d in chunk if d.has_message and d.key not in inserted)
+        claimed = []
+        for d in chunk:
+            if d.key not in inserted:
+                report.busy += d.has_message
+            elif not d.has_message:
+                report.nothing += 1
+            elif addresses[d.key] is None:
+                report.count(FAILED, recipients.unreachable(d.send_to))
+            else:
+                claimed.append((inserted[d.key], d, addresses[d.key]))
         return claimed
 
-    def _message(self, delivery: Delivery) -> dict:
-        return self.slack.message(
-            delivery.send_to.slack_user_id, delivery.reply, delivery.key.text()
-        )
-
     def _settle(
-        self, waiting: list[tuple[int, Delivery, Future]], token: str, report: PassReport
+        self, waiting: list[tuple[int, Address, Future]], token: str, report: PassReport
     ) -> None:
         outcomes = []
-        for row_id, delivery, future in waiting:
+        for row_id, to, future in waiting:
             result: Result = future.result()
             report.count(result.status, result.error)
-            outcomes.append(outcome_of(row_id, delivery.send_to.slack_user_id, result))
+            outcomes.append(outcome_of(row_id, to, result))
         self.ledger.finish(outcomes, token)
 
     def _recover(
@@ -224,28 +238,28 @@ class ReminderSender:
         plan: ReminderPlan,
         row: ReminderDelivery,
         token: str,
+        recipients: Recipients,
         report: PassReport,
     ) -> None:
-        """Take over a retry or an abandoned claim: reconcile with Slack, then resend or settle."""
+        """Take over a retry or an abandoned claim: reconcile, then resend or settle."""
 
-        def content(row: ReminderDelivery, key: str) -> tuple[str, dict | None, str]:
-            user_id, reply, reason = self._resend_content(board, plan, row)
-            return user_id, self.slack.message(user_id, reply, key) if reply else None, reason
+        def content(row: ReminderDelivery) -> tuple[Member | None, Reply | None, str]:
+            return self._resend_content(board, plan, row)
 
-        report.count_recovered(self.ledger.recover(row, token, content))
+        report.count_recovered(self.ledger.recover(row, token, recipients, content))
 
     def _resend_content(
         self, board: Board, plan: ReminderPlan, row: ReminderDelivery
-    ) -> tuple[str, Reply | None, str]:
+    ) -> tuple[Member | None, Reply | None, str]:
         """Who gets the message now and what it says (from the register as it is now)."""
         if row.kind == FAILURES:
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 told = reported_in(session=session, report_key=row.point)
                 starts = _meeting_starts(session, [r.meeting_id for r in told])
-                names = {
-                    m.id: m.display_name for m in list_members(session=session, board_id=board.id)
-                }
-            return row.sent_to_user_id, failure_notice(told, names, starts, self.tz), ""
+                members = {m.id: m for m in list_members(session=session, board_id=board.id)}
+            names = {member_id: m.display_name for member_id, m in members.items()}
+            notice = failure_notice(told, names, starts, self.tz)
+            return members.get(row.recipient_member_id), notice, ""
         delivery = plan.by_key().get(key_of(row))
         if delivery is None:
             point = plan.due.get(row.meeting_id)
@@ -254,14 +268,16 @@ class ReminderSender:
                 if point is not None
                 else "the meeting was cancelled, moved or has started before it could be sent"
             )
-            return row.sent_to_user_id, None, reason
+            return None, None, reason
         if not delivery.has_message:
-            return row.sent_to_user_id, None, "nothing left to report when it was retried"
+            return None, None, "nothing left to report when it was retried"
         # The recipient may have changed (away, back): send to whoever should have it now.
-        return delivery.send_to.slack_user_id, delivery.reply, ""
+        return delivery.send_to, delivery.reply, ""
 
-    def _report_failures(self, board: Board, token: str, report: PassReport) -> None:
-        """Tell the secretariat, once, about deliveries Slack refused."""
+    def _report_failures(
+        self, board: Board, token: str, recipients: Recipients, report: PassReport
+    ) -> None:
+        """Tell the secretariat, once, about messages that could not be delivered."""
         now = self.clock()
         with session_scope(self.engine) as session:
             failures = unreported_failures(session=session, board_id=board.id)
@@ -273,15 +289,18 @@ class ReminderSender:
             ]
             # Keyed by the first failure: two workers seeing the same failures make one notice.
             report_key = f"failures:{failures[0].id}"
+            # A reader no courier reaches is told nothing (their own failure is in the notice).
+            addresses = {m.id: recipients.address(m) for m in readers}
             rows = [
                 new_row(
                     LedgerKey(failures[0].meeting_id, report_key, m.id, FAILURES),
                     board_id=board.id,
-                    status=CLAIMED,
+                    status=CLAIMED if addresses[m.id] else FAILED,
                     now=now,
                     token=token,
-                    sent_to_user_id=m.slack_user_id,
+                    address=addresses[m.id].text() if addresses[m.id] else "",
                     action_count=len(failures),
+                    error="" if addresses[m.id] else recipients.unreachable(m),
                 )
                 for m in readers
             ]
@@ -293,15 +312,16 @@ class ReminderSender:
             starts = _meeting_starts(session, [r.meeting_id for r in told])
             names = {m.id: m.display_name for m in members}
         notice = failure_notice(told, names, starts, self.tz)
-        users = {m.id: m.slack_user_id for m in readers}
         outcomes = []
         for key, row_id in ours.items():
-            user_id = users[key.recipient_member_id]
+            to = addresses[key.recipient_member_id]
+            if to is None:
+                continue
             if told:
-                result = self.slack.post(self.slack.message(user_id, notice, key.text()))
+                result = self.ledger.deliver(to, notice, key)
             else:
                 result = Result(SUPERSEDED, error="another notice told these failures")
-            outcomes.append(outcome_of(row_id, user_id, result))
+            outcomes.append(outcome_of(row_id, to, result))
             if result.status == SENT:
                 report.notices += 1
             else:
@@ -329,9 +349,10 @@ def _meeting_starts(session: Session, meeting_ids: list[int]) -> dict[int, datet
     }
 
 
-def describe_delivery(delivery: Delivery, tz: ZoneInfo) -> str:
-    """`Rob Ellis (UCOLP)`, or the deputy `on behalf of` an away member, for dry runs."""
-    person = f"{delivery.send_to.display_name} ({delivery.send_to.slack_user_id})"
+def describe_delivery(delivery: Delivery, tz: ZoneInfo, where: str = "") -> str:
+    """`Rob Ellis (UCOLP)` (`where`: their id on the channel it goes to), or the deputy `on
+    behalf of` an away member, for dry runs."""
+    person = delivery.send_to.display_name + (f" ({where})" if where else "")
     if delivery.on_behalf_of:
         person += f" on behalf of {delivery.on_behalf_of}"
     return f"{person}, {delivery.key.kind} for the meeting {when(delivery.meeting.starts_at, tz)}"

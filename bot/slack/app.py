@@ -75,7 +75,7 @@ def create_app(
 
 def register(app: App, runtime: Runtime) -> None:
     """Register the middleware, the error handler and every listener on `app`."""
-    retries.register(app)
+    retries.register(app, runtime)
     errors.register(app)
     commands.register(app, runtime)
     buttons.register(app, runtime)

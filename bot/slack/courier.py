@@ -1,8 +1,12 @@
-"""Direct messages through Slack's Web API: send one, sort its errors, find it again later."""
+"""Slack's courier (`bot.senders.courier.Courier`): direct messages through the Web API.
+
+It draws a reply in Block Kit, marks the message with its ledger key in Slack's message metadata,
+sorts Slack's errors into failed and retry, and finds a message again by its key in the DM's
+history (`conversations.history`), which is how a successor reconciles a claim.
+"""
 
 import http.client
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.error import URLError
 from zoneinfo import ZoneInfo
@@ -18,13 +22,17 @@ from slack_sdk.http_retry import (
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.config import Settings
+from bot.senders.courier import Address, Result
 from bot.slack.render.blocks import fallback_text, render_blocks
 from handlers.replies import Item, Reply, Section
 from models.ledger import FAILED, RETRY, SENT
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "soc_reminder"
+CHANNEL = "slack"
+# The metadata event type of every message the senders send; its payload's `key` is the message
+# key (deployment, ledger and ledger key), so messages of other ledgers or deployments never match.
+EVENT_TYPE = "soc_message"
 # Worth another try on the next tick. Every other error (user_not_found, account_inactive,
 # channel_not_found, cannot_dm_bot, not_allowed_token_type, invalid_blocks...) would only repeat.
 RETRYABLE_ERRORS = frozenset(
@@ -59,16 +67,6 @@ def reminder_client(
     )
 
 
-@dataclass
-class Result:
-    """What Slack made of one message: sent (where), failed for good, or worth retrying."""
-
-    status: str
-    channel: str = ""
-    ts: str = ""
-    error: str = ""
-
-
 def result_of(error: Exception) -> Result:
     """Sort a Slack or network error into failed (resending won't help) or retry."""
     if isinstance(error, SlackApiError):
@@ -84,18 +82,31 @@ def result_of(error: Exception) -> Result:
     raise error
 
 
-class SlackDelivery:
-    """Posts DMs carrying their ledger key, and looks for them after a crash.
+def message_ref(channel: str, ts: str) -> str:
+    """The ledger's reference to a Slack message: "<channel>:<ts>"."""
+    return f"{channel}:{ts}" if ts else ""
 
-    `event_type` names the ledger in the message metadata, so keys of different ledgers (reminders,
-    priorities) never match each other.
-    """
 
-    def __init__(self, client: WebClient, tz: ZoneInfo, *, event_type: str = EVENT_TYPE) -> None:
-        self.client, self.tz, self.event_type = client, tz, event_type
+class SlackCourier:
+    """Posts DMs carrying their message key, updates them, and looks for them after a crash."""
+
+    channel = CHANNEL
+    can_find_sent = True
+
+    def __init__(self, client: WebClient, tz: ZoneInfo) -> None:
+        self.client, self.tz = client, tz
 
     def message(self, user_id: str, reply: Reply, key: str) -> dict:
         """The chat.postMessage arguments: a user id as channel posts in the app's DM."""
+        return {
+            "channel": user_id,
+            **self._content(reply),
+            "metadata": {"event_type": EVENT_TYPE, "event_payload": {"key": key}},
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+
+    def _content(self, reply: Reply) -> dict:
         # The notification text: headings and one line per action (the blocks have the details).
         outline = Reply(
             title=reply.title,
@@ -105,14 +116,11 @@ class SlackDelivery:
             sections=[Section(s.heading, lines=s.lines) for s in reply.sections],
             hint=reply.hint,
         )
-        return {
-            "channel": user_id,
-            "text": fallback_text(outline, self.tz),
-            "blocks": render_blocks(reply, self.tz),
-            "metadata": {"event_type": self.event_type, "event_payload": {"key": key}},
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
+        return {"text": fallback_text(outline, self.tz), "blocks": render_blocks(reply, self.tz)}
+
+    def send(self, to: Address, reply: Reply, key: str) -> Result:
+        """Send `reply` to the person's DM with the app, marked with `key`."""
+        return self.post(self.message(to.id, reply, key))
 
     def post(self, message: dict) -> Result:
         """Send one message; errors become a Result (unknown exceptions propagate)."""
@@ -121,16 +129,26 @@ class SlackDelivery:
         except Exception as error:  # noqa: BLE001  (result_of re-raises what it does not know)
             result = result_of(error)
             key = message["metadata"]["event_payload"]["key"]
-            log.warning("%s %s to %s: %s (%s)", self.event_type, key, message["channel"],
+            log.warning("message %s to %s: %s (%s)", key, message["channel"],
                         result.error, result.status)  # fmt: skip
             return result
-        return Result(SENT, channel=response.get("channel") or "", ts=response.get("ts") or "")
+        channel = response.get("channel") or ""
+        return Result(SENT, ref=message_ref(channel, response.get("ts") or ""))
 
-    def find_sent(self, user_id: str, key: str, since: datetime) -> Result | None:
-        """The message with this key in the user's DM since `since` (less a minute), if any."""
+    def update(self, ref: str, reply: Reply) -> Result:
+        """Replace the message `ref` ("<channel>:<ts>") with `reply`."""
+        channel, _, ts = ref.partition(":")
+        try:
+            self.client.chat_update(channel=channel, ts=ts, **self._content(reply))
+        except Exception as error:  # noqa: BLE001  (result_of re-raises what it does not know)
+            return result_of(error)
+        return Result(SENT, ref=ref)
+
+    def find_sent(self, to: Address, key: str, since: datetime) -> Result | None:
+        """The message with this key in the person's DM since `since` (less a minute), if any."""
         oldest = (since - timedelta(seconds=60)).timestamp()
         try:
-            channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+            channel = self.client.conversations_open(users=to.id)["channel"]["id"]
             cursor = None
             while True:
                 page = self.client.conversations_history(
@@ -143,8 +161,8 @@ class SlackDelivery:
                 for message in page.get("messages") or []:
                     metadata = message.get("metadata") or {}
                     payload = metadata.get("event_payload") or {}
-                    if metadata.get("event_type") == self.event_type and payload.get("key") == key:
-                        return Result(SENT, channel=channel, ts=message.get("ts", ""))
+                    if metadata.get("event_type") == EVENT_TYPE and payload.get("key") == key:
+                        return Result(SENT, ref=message_ref(channel, message.get("ts", "")))
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not page.get("has_more") or not cursor:
                     return None
@@ -152,3 +170,8 @@ class SlackDelivery:
             result = result_of(error)
             result.error = f"could not check whether it was sent: {result.error}"
             return result
+
+
+def slack_couriers(client: WebClient, tz: ZoneInfo) -> dict[str, SlackCourier]:
+    """The couriers of a Slack-only deployment: {"slack": SlackCourier}."""
+    return {CHANNEL: SlackCourier(client, tz)}

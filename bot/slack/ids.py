@@ -15,6 +15,10 @@ OPERATION_DUE = "soc_op_due"  # the due-date picker; its target is in the block 
 OPERATION_DONE = "soc_op_done"
 OPERATION_NOTE = "soc_op_note"
 HOME_PAGE = "soc_home_page"  # Home's own paging: the value is the page number
+# Controls on a reply as a whole (handlers' `Operation`s), by operation: (block id, action id).
+# Each button's value is the operation's target.
+ANSWER_BUTTON = "soc_priorities_answer"  # the priorities Answer: `<exercise id>:<partner id>`
+ANSWER_BLOCK = "soc_priorities_actions"
 
 # Block ids. An item's blocks are `soc_item|<ref>|<position>|<n>`; its controls are in
 # `soc_ops|<target>|<position>|<source>`, where source is the `/soc` text that redraws the reply

@@ -1,4 +1,4 @@
-"""HTTP mode: bolt's Flask adapter under gunicorn, POST /slack/events and GET /healthz."""
+"""HTTP mode: the bolt App on Flask under gunicorn, POST /slack/events and GET /healthz."""
 
 import logging
 import os
@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Flask, request
 from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.adapter.flask.handler import to_flask_response
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings, SettingsError
 from bot.setup import open_engine
 from bot.slack.app import create_app
+from bot.slack.http_request import from_flask
 from bot.slack.ids import EVENTS_PATH
 from bot.slack.listeners.respond import failure_text, report_failure
 
@@ -29,7 +30,7 @@ def create_wsgi_app(
     """The Flask app serving Slack's requests; refuses to exist without a signing secret."""
     settings.require("slack_bot_token", "slack_signing_secret")
     engine = engine or open_engine(settings)
-    handler = SlackRequestHandler(create_app(settings, engine=engine, **app_options))
+    app = create_app(settings, engine=engine, **app_options)
     web = Flask("soc-bot")
 
     @web.post(EVENTS_PATH)
@@ -38,7 +39,9 @@ def create_wsgi_app(
             # Unsigned, as far as we are concerned: bolt's check would raise on it, not refuse.
             return "", 401
         try:
-            return handler.handle(request)
+            # Not bolt's Flask adapter: its body parser mistakes a command typed with the word
+            # "payload" for a button click (see bot.slack.http_request).
+            return to_flask_response(app.dispatch(from_flask(request)))
         except Exception as error:  # noqa: BLE001
             # Bolt itself failed on a signed but malformed payload, before any listener (and so
             # before the app's error handler) ran: answer as that handler does, never with a 500.
@@ -107,7 +110,8 @@ class GunicornServer(BaseApplication):
 
 
 def serve_main(settings: Settings, port: int | None = None, *, host: str = "0.0.0.0") -> int:
-    """Run the HTTP server until stopped; raises SettingsError/NotMigrated before starting."""
+    """Run the HTTP server until stopped; a missing setting, or a database that cannot be reached
+    or is not upgraded, raises before it starts (SettingsError, NotMigrated, SQLAlchemyError)."""
     settings.require("slack_bot_token", "slack_signing_secret")
     open_engine(settings).dispose()  # fail here, with the message, not in every worker
     options = gunicorn_options(host, port or settings.port)

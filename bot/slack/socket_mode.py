@@ -1,4 +1,8 @@
-"""Socket Mode: the same App over a websocket that Slack opens, for hosts without a public URL."""
+"""Socket Mode: the same App over a websocket that Slack opens, for hosts without a public URL.
+
+Requests arrive as JSON envelopes whose payload is already a dict, so bolt's form-body parser
+(and its mistake over the word "payload", see `bot.slack.http_request`) never runs here.
+"""
 
 import logging
 from typing import Any
@@ -24,7 +28,8 @@ def create_socket_handler(settings: Settings, **app_options: Any) -> SocketModeH
 
 
 def socket_main(settings: Settings) -> int:
-    """Run in Socket Mode until interrupted; raises SettingsError/NotMigrated before starting."""
+    """Run in Socket Mode until interrupted; a missing setting, or a database that cannot be
+    reached or is not upgraded, raises before it connects (the App checks the database)."""
     handler = create_socket_handler(settings)
     log.info("connecting to Slack in Socket Mode")
     try:

@@ -22,7 +22,13 @@ from handlers.meetings.rules import (
 )
 from handlers.permissions import require_admin, require_member
 from handlers.replies import Fact, Item, Reply
-from handlers.text.dates import DateParseError, format_uk_date, parse_user_date, parse_user_datetime
+from handlers.text.dates import (
+    DateParseError,
+    format_uk_date,
+    format_uk_moment,
+    parse_user_date,
+    parse_user_datetime,
+)
 from handlers.text.parsing import Args
 from handlers.text.workdays import DEFAULT_REGION, parse_region
 from models.meetings import next_meeting
@@ -141,10 +147,12 @@ def move(session: Session, ctx: Context, args: Args) -> Reply:
     meeting.starts_at = target
     session.add(meeting)
     session.flush()
-    reply = _meeting_reply(session, ctx, meeting, f"Moved the meeting to {_when(target, ctx.tz)}")
+    reply = _meeting_reply(
+        session, ctx, meeting, f"Moved the meeting to {format_uk_moment(target, ctx.tz)}"
+    )
     reply.text = (
-        f"It was {_when(old, ctx.tz)}. Reminders already sent stay sent; the new reminder "
-        "times are below."
+        f"It was {format_uk_moment(old, ctx.tz)}. Reminders already sent stay sent; the new "
+        "reminder times are below."
     )
     return reply
 
@@ -158,10 +166,10 @@ def cancel(session: Session, ctx: Context, args: Args) -> Reply:
     session.flush()
     following = next_meeting(session=session, board_id=ctx.board.id, now=ctx.now)
     return Reply(
-        title=f"Cancelled the meeting on {_when(meeting.starts_at, ctx.tz)}",
+        title=f"Cancelled the meeting on {format_uk_moment(meeting.starts_at, ctx.tz)}",
         text="No reminders will go out for it. "
         + (
-            f"The next meeting is {_when(following.starts_at, ctx.tz)}."
+            f"The next meeting is {format_uk_moment(following.starts_at, ctx.tz)}."
             if following
             else "No other meeting is scheduled."
         ),
@@ -174,7 +182,9 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
     target = _parse_moment(args.text(), ctx)
     _check_free(session, ctx, target, None)
     meeting = add_manual_meeting(session=session, board_id=ctx.board.id, starts_at=target)
-    return _meeting_reply(session, ctx, meeting, f"Added a meeting on {_when(target, ctx.tz)}")
+    return _meeting_reply(
+        session, ctx, meeting, f"Added a meeting on {format_uk_moment(target, ctx.tz)}"
+    )
 
 
 def next_(session: Session, ctx: Context, args: Args) -> Reply:
@@ -187,7 +197,7 @@ def next_(session: Session, ctx: Context, args: Args) -> Reply:
             hint='The secretariat can set the rule: `meeting schedule "second tuesday 10:00"`.',
         )
     return _meeting_reply(
-        session, ctx, meeting, f"Next meeting: {_when(meeting.starts_at, ctx.tz)}"
+        session, ctx, meeting, f"Next meeting: {format_uk_moment(meeting.starts_at, ctx.tz)}"
     )
 
 
@@ -279,19 +289,16 @@ def _meeting_item(meeting: Meeting, config: ReminderConfig, ctx: Context) -> Ite
                 f"Reminder, {point.days_before} working day{'s' if point.days_before > 1 else ''}"
             )
             extra = " (passed)" if point.at <= ctx.now else ""
-            value = _when(point.at, config.tz) + extra
+            value = format_uk_moment(point.at, config.tz) + extra
             facts.append(Fact(label + (" + chair's digest" if point.last else ""), value))
     origin = "by the rule" if meeting.origin == RULE else "added by hand"
     if meeting.origin == RULE and meeting.occurrence and meeting.occurrence != meeting.starts_at:
-        origin = f"moved from {_when(meeting.occurrence, ctx.tz)}"
+        origin = f"moved from {format_uk_moment(meeting.occurrence, ctx.tz)}"
     facts.append(Fact("Scheduled", origin))
-    title = ("Cancelled: " if meeting.cancelled else "") + _when(meeting.starts_at, ctx.tz)
+    title = ("Cancelled: " if meeting.cancelled else "") + format_uk_moment(
+        meeting.starts_at, ctx.tz
+    )
     return Item(title=title, facts=facts)
-
-
-def _when(moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return f"{format_uk_date(local.date())} {local:%H:%M}"
 
 
 def _parse_moment(text: str, ctx: Context) -> datetime:
@@ -300,7 +307,9 @@ def _parse_moment(text: str, ctx: Context) -> datetime:
     except DateParseError as err:
         raise CommandError(str(err)) from None
     if moment <= ctx.now:
-        raise CommandError(f"{_when(moment, ctx.tz)} has passed.", "Give a future date and time.")
+        raise CommandError(
+            f"{format_uk_moment(moment, ctx.tz)} has passed.", "Give a future date and time."
+        )
     return moment
 
 
@@ -351,4 +360,4 @@ def _check_free(session: Session, ctx: Context, target: datetime, moving: Meetin
         if moving is None or m.id != moving.id
     ]
     if clash:
-        raise CommandError(f"There is already a meeting on {_when(target, ctx.tz)}.")
+        raise CommandError(f"There is already a meeting on {format_uk_moment(target, ctx.tz)}.")

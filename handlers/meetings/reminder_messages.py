@@ -4,13 +4,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from handlers.context import DIRECT_MESSAGE, Surface
 from handlers.meetings.rules import ReminderPoint
 from handlers.register.present import OPERATIONS, action_title
 from handlers.replies import Fact, Item, Reply, Section
-from handlers.text.dates import format_uk_date
+from handlers.text.dates import format_uk_date, format_uk_moment
 from models.tables import Meeting, ReminderDelivery
 
 MAX_LISTED = 10
+UPDATE_EXAMPLE = 'action update A-n rag=... note="..."'
 OVERDUE, DUE, STALE, UNDATED = "overdue", "due", "stale", "undated"
 KIND_NAMES = {"reminder": "reminder", "digest": "digest", "failures": "failure notice"}
 
@@ -50,10 +52,7 @@ class Listed:
         return (min(order.index(r) for r in self.reasons), self.action.number)
 
 
-def when(moment: datetime, tz: ZoneInfo) -> str:
-    """`Tue 9 Feb 2027 10:00` in the Board's zone."""
-    local = moment.astimezone(tz)
-    return f"{format_uk_date(local.date())} {local:%H:%M}"
+when = format_uk_moment  # `Tue 9 Feb 2027 10:00` in the Board's zone
 
 
 def _why(listed: Listed, last_meeting: datetime | None, tz: ZoneInfo) -> str:
@@ -78,8 +77,9 @@ def reminder_reply(
     lead_names: dict[int, str],
     last_meeting: datetime | None,
     on_behalf_of: str = "",
+    surface: Surface = DIRECT_MESSAGE,
 ) -> Reply:
-    """A lead partner's reminder: their open actions that need an update before the meeting."""
+    """A lead partner's reminder of actions to update before the meeting, written for `surface`."""
     listed = sorted(listed, key=lambda entry: entry.rank)
     count = len(listed)
     to_go = (
@@ -91,7 +91,8 @@ def reminder_reply(
         title=f"Board meeting {when(meeting.starts_at, tz)}: "
         f"{count} of your actions need{'s' if count == 1 else ''} an update",
         text=f"{to_go} Please bring these up to date so the meeting discusses progress rather "
-        'than chasing it: use the buttons, or `/soc action update A-n rag=... note="..."`.',
+        f"than chasing it: {'use the buttons, or ' if surface.buttons else ''}"
+        f"`{surface.typed(UPDATE_EXAMPLE)}`.",
     )
     if on_behalf_of:
         reply.notice = f"Sent to you as deputy for {on_behalf_of}, who is away."
@@ -113,7 +114,8 @@ def reminder_reply(
             )
         )
     if count > MAX_LISTED:
-        reply.hint = f"…and {count - MAX_LISTED} more: type `/soc action status` to see them all."
+        more = count - MAX_LISTED
+        reply.hint = f"…and {more} more: type `{surface.typed('action status')}` to see them all."
     return reply
 
 
@@ -146,7 +148,7 @@ def digest_reply(
 def failure_notice(
     rows: list[ReminderDelivery], names: dict[int, str], starts: dict[int, datetime], tz: ZoneInfo
 ) -> Reply:
-    """Tell the secretariat which reminders Slack refused, so nobody is left out unknowingly."""
+    """Tell the secretariat which reminders were refused, so nobody is left out unknowingly."""
     count = len(rows)
     section = Section(
         "Not delivered",
@@ -160,7 +162,7 @@ def failure_notice(
     )
     return Reply(
         title=f"{count} reminder{'s' if count != 1 else ''} could not be delivered",
-        text="Slack refused these messages, so these people have not been reminded. Check they "
+        text="These messages were refused, so these people have not been reminded. Check they "
         "are still in the workspace and can receive messages from the app; `soc-bot reminders "
         "status` shows every delivery.",
         sections=[section],

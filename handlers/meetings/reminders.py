@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from handlers.context import Context, Surface
+from handlers.context import DIRECT_MESSAGE, Context, Surface
 from handlers.meetings.commands import ReminderConfig, reminder_config
 from handlers.meetings.reminder_messages import (
     DUE,
@@ -51,9 +51,6 @@ from models.tables import (
     Role,
 )
 
-# The digest is composed for a direct message, wherever it is then delivered.
-REMINDER_SURFACE = Surface("reminder")
-
 # Reminder points are at most 20 working days ahead of a meeting: about four weeks.
 LOOKAHEAD = timedelta(days=40)
 TEXT_PREFIX = 300
@@ -73,7 +70,7 @@ class Delivery:
     recipient: Member
     send_to: Member
     choose: Callable[[], list[Listed]] = field(default=list, repr=False)
-    write: Callable[[list[Listed]], Reply] | None = field(default=None, repr=False)
+    write: Callable[..., Reply] | None = field(default=None, repr=False)  # (listed, *, surface)
     fixed: Reply | None = field(default=None, repr=False)
 
     @cached_property
@@ -93,10 +90,14 @@ class Delivery:
 
     @cached_property
     def reply(self) -> Reply | None:
-        """The message (None: nothing to report, so nothing is sent)."""
+        """The message as written for `DIRECT_MESSAGE` (None: nothing to report, nothing sent)."""
+        return self.reply_for(DIRECT_MESSAGE)
+
+    def reply_for(self, surface: Surface) -> Reply | None:
+        """The message written for the recipient's surface (None: nothing to report)."""
         if self.fixed is not None:
             return self.fixed
-        return self.write(self.listed) if self.has_message else None
+        return self.write(self.listed, surface=surface) if self.has_message else None
 
     @property
     def on_behalf_of(self) -> str:
@@ -336,9 +337,15 @@ class _Register:
         return listed
 
     def write(
-        self, listed: list[Listed], *, meeting: Meeting, point: ReminderPoint, on_behalf_of: str
+        self,
+        listed: list[Listed],
+        *,
+        meeting: Meeting,
+        point: ReminderPoint,
+        on_behalf_of: str,
+        surface: Surface = DIRECT_MESSAGE,
     ) -> Reply:
-        """The reminder listing these actions."""
+        """The reminder listing these actions, written for `surface`."""
         return reminder_reply(
             meeting=meeting,
             point=point,
@@ -347,6 +354,7 @@ class _Register:
             lead_names={e.action.id: self._names(self.leads[e.action.id]) for e in listed},
             last_meeting=self.last,
             on_behalf_of=on_behalf_of,
+            surface=surface,
         )
 
     def _names(self, partner_ids: set[int]) -> str:
@@ -357,11 +365,11 @@ class _Register:
             admin = next(m for m in self.members.values() if m.role in ADMIN_ROLES)
             ctx = Context(
                 board=board,
-                user_id=admin.slack_user_id,
+                user_id=str(admin.id),
                 member=admin,
                 now=self.now,
                 tz=self.tz,
-                surface=REMINDER_SURFACE,
+                surface=DIRECT_MESSAGE,
             )
             summary = rag_summary(session, ctx, Args(words=["private"]))
             stale: dict[str, list[OpenAction]] = defaultdict(list)

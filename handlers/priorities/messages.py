@@ -1,8 +1,9 @@
-"""What the priorities exercise says: invitations, reminders, answers, the tally and its chart."""
+"""What the priorities exercise says: the invitation, the reminder, an answer, the results."""
 
-from dataclasses import dataclass, field
 from datetime import date
 
+from handlers.context import DIRECT_MESSAGE, Surface
+from handlers.priorities.tally import Tally
 from handlers.replies import Audience, Fact, Reply, Section
 from handlers.text.dates import format_uk_date
 from models.tables import CrimeArea, Stance
@@ -59,16 +60,16 @@ def closing_text(closes_on: date) -> str:
 
 def invitation_reply(
     *, board_name: str, partner_name: str, areas: list[CrimeArea], closes_on: date,
-    on_behalf_of: str = "",
+    on_behalf_of: str = "", surface: Surface = DIRECT_MESSAGE,
 ) -> Reply:  # fmt: skip
-    """The direct message that asks one partner for its answer."""
+    """The direct message that asks one partner for its answer, written for `surface`."""
     reply = Reply(
         title=f"Priorities exercise: which key crime areas matter to {partner_name}?",
         text=PURPOSE,
         sections=[Section("The areas", lines=[f"• {area.name}" for area in areas])],
         hint=(
             f"Answers close {closing_text(closes_on)}. One answer per partner; a later one "
-            f"replaces it. No buttons? Type `/soc {ANSWER_EXAMPLE}`."
+            f"replaces it. {_no_buttons(surface)}"
         ),
     )
     reply.notice = f"{board_name}: asked of {partner_name}, one contact per partner."
@@ -78,18 +79,25 @@ def invitation_reply(
 
 
 def chase_reply(
-    *, partner_name: str, areas: list[CrimeArea], closes_on: date, on_behalf_of: str = ""
-) -> Reply:
-    """The reminder to a partner that has not answered, one working day before the close."""
+    *, partner_name: str, areas: list[CrimeArea], closes_on: date, on_behalf_of: str = "",
+    surface: Surface = DIRECT_MESSAGE,
+) -> Reply:  # fmt: skip
+    """The reminder to a partner that has not answered, written for `surface`."""
     reply = Reply(
         title=f"Reminder: {partner_name} has not answered the priorities exercise yet",
         text=f"It closes {closing_text(closes_on)}. {PURPOSE}",
         sections=[Section("The areas", lines=[f"• {area.name}" for area in areas])],
-        hint=f"No buttons? Type `/soc {ANSWER_EXAMPLE}`.",
+        hint=_no_buttons(surface),
     )
     if on_behalf_of:
         reply.notice = f"Sent to you as deputy for {on_behalf_of}, who is away."
     return reply
+
+
+def _no_buttons(surface: Surface) -> str:
+    """How to answer by typing, for readers whose message shows no Answer button."""
+    typed = f"`{surface.typed(ANSWER_EXAMPLE)}`"
+    return f"No buttons? Type {typed}." if surface.buttons else f"Answer by typing {typed}."
 
 
 def answer_facts(areas: list[CrimeArea], stances: dict[int, str]) -> list[Fact]:
@@ -97,58 +105,9 @@ def answer_facts(areas: list[CrimeArea], stances: dict[int, str]) -> list[Fact]:
     return [Fact(area.name, stance_label(stances[area.id])) for area in areas if area.id in stances]
 
 
-@dataclass
-class TallyRow:
-    """One area's count of partners who would lead, contribute, or say it is not relevant."""
-
-    area: str
-    priority: bool
-    lead: list[str] = field(default_factory=list)
-    contribute: list[str] = field(default_factory=list)
-    not_relevant: list[str] = field(default_factory=list)
-
-    @property
-    def rank(self) -> tuple[int, int]:
-        """Most support first: partners who would lead or contribute, then those who would lead."""
-        return (-(len(self.lead) + len(self.contribute)), -len(self.lead))
-
-    def text(self) -> str:
-        """`2 lead (CoLP, NCA) · 1 contribute (Trading Standards) · 1 not relevant`."""
-        parts = []
-        for count_of, names in (("lead", self.lead), ("contribute", self.contribute)):
-            if names:
-                parts.append(f"{len(names)} {count_of} ({', '.join(names)})")
-        if self.not_relevant:
-            parts.append(f"{len(self.not_relevant)} not relevant")
-        return " · ".join(parts) or "no answers yet"
-
-
-@dataclass(frozen=True)
-class TallyChart:
-    """The tally as a chart draws it: a stacked bar per area (lead, contribute)."""
-
-    board: str
-    title: str
-    as_at_text: str
-    rows: tuple[TallyRow, ...]
-    answered: int
-    asked: int
-
-
-@dataclass
-class Tally:
-    """An exercise's results: the rows, who has not answered, the notes."""
-
-    rows: list[TallyRow]
-    answered: list[str]
-    waiting: list[str]
-    not_asked: list[str]
-    notes: list[tuple[str, str]]
-
-
 def results_reply(
     *, tally: Tally, closes_on: date, is_open: bool, opened_text: str, in_channel: bool,
-    admin: bool,
+    admin: bool, surface: Surface,
 ) -> Reply:  # fmt: skip
     """The tally per area, who has not answered, and the notes."""
     asked = len(tally.answered) + len(tally.waiting)
@@ -177,8 +136,9 @@ def results_reply(
         reply.sections.append(
             Section("Partners' own priorities", lines=[f"{p}: {n}" for p, n in tally.notes])
         )
+    choose = surface.typed("priorities set <area>, <area>, <area>")
     reply.hint = "★ marks the Board's current priorities. " + (
-        "Record the Board's choice with `/soc priorities set <area>, <area>, <area>`."
+        f"Record the Board's choice with `{choose}`."
         if admin
         else "The chair records the Board's choice."
     )
@@ -187,17 +147,3 @@ def results_reply(
             "" if admin else " The chair, deputy or secretariat can post it."
         )
     return reply
-
-
-def tally_chart(tally: Tally, *, board: str, as_at: date, is_open: bool) -> TallyChart:
-    """The chart's data: the rows in the reply's order."""
-    asked = len(tally.answered) + len(tally.waiting)
-    state = "so far" if is_open else "final"
-    return TallyChart(
-        board=board,
-        title=f"Priorities exercise ({state}): partners who would lead or contribute",
-        as_at_text=format_uk_date(as_at),
-        rows=tuple(sorted(tally.rows, key=lambda r: r.rank)),
-        answered=len(tally.answered),
-        asked=asked,
-    )

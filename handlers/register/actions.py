@@ -18,7 +18,7 @@ from handlers.permissions import (
 )
 from handlers.personal_data import ALLOW_OPTION, Finding, record_allowed, screen, take_override
 from handlers.register.present import action_items, history_facts
-from handlers.replies import Page, Reply, Section
+from handlers.replies import Operation, Page, Reply, Section
 from handlers.text.dates import DateParseError, parse_user_date
 from handlers.text.parsing import Args, clean
 from handlers.text.vocab import (
@@ -39,12 +39,14 @@ from models.actions import (
     history_of,
     leads_of,
     list_actions,
+    lock_action,
     update_action,
 )
 from models.people import list_partners
 from models.tables import Action, Rag
 
 PAGE_SIZE = 10
+EDIT_FORM = "action edit"  # the reply `Operation` that opens an action's form
 MAX_PAGE = 100_000
 TEXT_FIELDS = {
     "title": "issue",
@@ -251,12 +253,16 @@ def add(session: Session, ctx: Context, args: Args) -> Reply:
 
 
 def edit(session: Session, ctx: Context, args: Args) -> Reply:
-    """`action edit <ref>`: a form in Slack; elsewhere the action and how to change it."""
+    """`action edit <ref>`: a form where the surface has forms; elsewhere how to change it."""
     if len(args.words) != 1:
         raise CommandError("Which action?", "Usage: `action edit A-12`.")
     action = writable_action(session, ctx, args.words[0])
     reply = show_action(session, ctx, action.ref)
     reply.title = f"Edit {reply.title}"
+    if ctx.surface.forms:
+        # The target carries the version, so a form filled in after a change is refused.
+        target = f"{action.ref}:{action.version}"
+        reply.operations.append(Operation(EDIT_FORM, "Edit…", target))
     reply.text = (
         f"Change {action.ref} with `action update`, giving only what changes; "
         "`help action` lists every option."
@@ -276,7 +282,7 @@ def update(
             "Say which action and what to change.",
             'Usage: `action update A-12 rag=green due=31/03/2027 note="..."`',
         )
-    action = writable_action(session, ctx, args.words[0], expected_version)
+    action = writable_action(session, ctx, args.words[0], expected_version, lock=True)
     note = args.options.pop("note", "")
     admin_fields = ADMIN_ONLY_FIELDS & set(args.options)
     if admin_fields and not is_admin(ctx.member):
@@ -310,7 +316,7 @@ def done(
             "Say what the outcome was when closing an action.",
             f'Usage: `action done {args.words[0]} note="what was achieved"`',
         )
-    action = writable_action(session, ctx, args.words[0], expected_version)
+    action = writable_action(session, ctx, args.words[0], expected_version, lock=True)
     if action.rag == Rag.BLUE:
         raise CommandError(
             f"{action.ref} is already complete (Blue).",
@@ -322,7 +328,7 @@ def done(
 
 def note(session: Session, ctx: Context, raw: str, *, expected_version: int | None = None) -> Reply:
     """`action note <ref> <text>`: a progress note, taken exactly as typed."""
-    # The reference ends at the first space, tab or line break (Shift+Enter in Slack).
+    # The reference ends at the first space, tab or line break (Shift+Enter in a chat app).
     ref_text, text = raw.strip(), ""
     if match := re.match(r"(\S+)\s+(.*)", raw.strip(), re.DOTALL):
         ref_text, text = match.groups()
@@ -333,7 +339,7 @@ def note(session: Session, ctx: Context, raw: str, *, expected_version: int | No
             "Usage: `action note A-12 Met the NCA; report due in March`",
         )
     _check_length("note", text, NOTE_LIMIT)
-    action = writable_action(session, ctx, ref_text, expected_version)
+    action = writable_action(session, ctx, ref_text, expected_version, lock=True)
     allowed = screen(ctx, {"note": text}, allow)
     return _apply(session, ctx, action, {}, text, allowed)
 
@@ -428,10 +434,22 @@ def _readable_action(session: Session, ctx: Context, ref_text: str) -> Action:
 
 
 def writable_action(
-    session: Session, ctx: Context, ref_text: str, expected_version: int | None = None
+    session: Session,
+    ctx: Context,
+    ref_text: str,
+    expected_version: int | None = None,
+    *,
+    lock: bool = False,
 ) -> Action:
-    """The action, if the caller may change it and (given a version) nobody has since."""
+    """The action, if the caller may change it and (given a version) nobody has since.
+
+    With `lock`, the caller is about to change it: it waits for anyone changing it now and gets
+    it as they left it, so a change without a version applies on top of theirs, and one with a
+    version is refused naming them.
+    """
     action = _readable_action(session, ctx, ref_text)
+    if lock:
+        action = lock_action(session=session, action=action)
     lead_ids = {p.id for p in leads_of(session=session, action_ids=[action.id])[action.id]}
     if not may_update(session, ctx.member, lead_ids):
         raise CommandError(

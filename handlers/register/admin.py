@@ -10,9 +10,10 @@ from handlers.text.parsing import Args
 from handlers.text.vocab import find_partners, parse_role, parse_user_id, parse_yes_no
 from models.boards import get_or_create_area, list_areas
 from models.people import (
+    SLACK,
     create_partner,
+    find_member_by_identity,
     find_partner,
-    get_member,
     list_members,
     list_partners,
     save_member,
@@ -32,11 +33,21 @@ ROLE_TITLES = {
 
 
 def set_member(
-    session: Session, board: Board, user_text: str, options: dict[str, str]
+    session: Session,
+    board: Board,
+    user_text: str,
+    options: dict[str, str],
+    *,
+    channel: str = SLACK,
+    tenant: str = "",
 ) -> tuple[Member, bool]:
-    """Add or update a member from typed values (shared by `/soc member add` and the CLI)."""
-    user_id = parse_user_id(user_text)
-    existing = get_member(session=session, board_id=board.id, slack_user_id=user_id)
+    """Add or update a member from typed values (shared by the `member add` command and the CLI).
+
+    `user_text` (and a deputy's) is their id on `channel`, as typed or mentioned there."""
+    user_id = _typed_id(user_text, channel)
+    existing = find_member_by_identity(
+        session=session, board_id=board.id, channel=channel, external_id=user_id
+    )
     name = options.get("name") or (existing.display_name if existing else "")
     if not name:
         raise CommandError(
@@ -59,14 +70,19 @@ def set_member(
     member, created = save_member(
         session=session,
         board_id=board.id,
-        slack_user_id=user_id,
+        external_id=user_id,
         display_name=name,
         role=role.value,
         partner_id=partner_id,
+        channel=channel,
+        tenant=tenant,
     )
     if "deputy" in options:
-        deputy = get_member(
-            session=session, board_id=board.id, slack_user_id=parse_user_id(options["deputy"])
+        deputy = find_member_by_identity(
+            session=session,
+            board_id=board.id,
+            channel=channel,
+            external_id=_typed_id(options["deputy"], channel),
         )
         if deputy is None or deputy.id == member.id:
             raise CommandError(
@@ -81,15 +97,22 @@ def set_member(
     return member, created
 
 
+def _typed_id(text: str, channel: str) -> str:
+    """A person's id on `channel` from what was typed there (a mention becomes the id)."""
+    return parse_user_id(text) if channel == SLACK else text.strip()
+
+
 def member_add(session: Session, ctx: Context, args: Args) -> Reply:
     """`member add <@user> name="..." role=... [partner=...] [deputy=<@user>] [away=yes|no]`."""
     require_admin(ctx, "add or change members")
     if len(args.words) != 1:
         raise CommandError(
-            "Say which Slack user to add.",
+            "Say who to add: mention them or give their user id.",
             'Usage: `member add @jane name="Jane Anson" role=member partner=CoLP`',
         )
-    member, created = set_member(session, ctx.board, args.words[0], args.options)
+    member, created = set_member(
+        session, ctx.board, args.words[0], args.options, channel=ctx.surface.identity_channel
+    )
     verb = "Added" if created else "Updated"
     return Reply(title=f"{verb} {member.display_name}", items=[_member_item(session, member)])
 

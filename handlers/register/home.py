@@ -113,7 +113,8 @@ def dashboard(session: Session, ctx: Context, page: int = 1) -> Dashboard | Repl
         page = 1
         note = (
             "You are not a lead partner's contact, so no actions are yours to update; the "
-            "overview below covers the register. `/soc action status all` lists every action."
+            f"overview below covers the register. `{ctx.surface.typed('action status all')}` "
+            "lists every action."
         )
     partners = {p.id: p.name for p in list_partners(session=session, board_id=ctx.board.id)}
     board = Dashboard(

@@ -59,6 +59,9 @@ _CSV_KEYS = dict(
     )
 )
 RAG_WORD = {Rag.RED: "Red", Rag.AMBER: "Amber", Rag.GREEN: "Green", Rag.BLUE: "Blue", Rag.NONE: ""}
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"  # a leading apostrophe: "show this cell as text"
 
 
 @dataclass
@@ -115,7 +118,7 @@ def read_rows(text: str, *, json_format: bool) -> list[dict]:
     for raw in reader:
         rows.append(
             {
-                key: (raw.get(headers[col]) or "") if col in headers else ""
+                key: from_spreadsheet_text(raw.get(headers[col]) or "") if col in headers else ""
                 for col, key in _CSV_KEYS.items()
             }
         )
@@ -281,22 +284,39 @@ def export_csv(records: list[dict]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in records:
-        writer.writerow(
-            [
-                r["ref"],
-                r["area"],
-                r["issue"],
-                "\n".join(r["leads"]),
-                r["action"],
-                r["barriers"],
-                r["outcomes"],
-                RAG_WORD[Rag(r["rag"])],
-                ",".join(r["strands"]),
-                r["due"] or "",
-                "yes" if r["confidential"] else "",
-            ]
-        )
+        cells = [
+            r["ref"],
+            r["area"],
+            r["issue"],
+            "\n".join(r["leads"]),
+            r["action"],
+            r["barriers"],
+            r["outcomes"],
+            RAG_WORD[Rag(r["rag"])],
+            ",".join(r["strands"]),
+            r["due"] or "",
+            "yes" if r["confidential"] else "",
+        ]
+        writer.writerow([as_spreadsheet_text(cell) for cell in cells])
     return out.getvalue()
+
+
+def as_spreadsheet_text(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: `'` put before a formula start.
+
+    Text that already starts with `'` and would lose it on import (`'=x`, `''`) gets one too, so
+    `from_spreadsheet_text` gives back exactly what was written.
+    """
+    if cell.startswith(FORMULA_STARTS) or from_spreadsheet_text(cell) != cell:
+        return TEXT_MARK + cell
+    return cell
+
+
+def from_spreadsheet_text(cell: str) -> str:
+    """The text behind a cell `as_spreadsheet_text` wrote: `'=x` is `=x`, `''x` is `'x`."""
+    if cell.startswith(TEXT_MARK) and cell[1:].startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return cell[1:]
+    return cell
 
 
 # (CSV column, row key, Action column) of the free-text fields.

@@ -23,7 +23,8 @@ def rag_chart(session: Session, ctx: Context, args: Args) -> Reply:
     require_admin(ctx, "post the RAG chart in the channel")
     if args.words:
         raise CommandError(
-            f"`rag chart` takes nothing more (“{args.text()}”).", "Type `/soc rag chart`."
+            f"`rag chart` takes nothing more (“{args.text()}”).",
+            f"Type `{ctx.surface.typed('rag chart')}`.",
         )
     reply = rag_summary(session, ctx, Args())
     # The channel is a kind of publication: the chart counts only non-confidential actions.

@@ -1,7 +1,7 @@
 """Papers as documents: headings, paragraphs, tables and the chart, for any writer to draw.
 
-A `Paper` is to Word, Excel and Markdown what a `Reply` is to Slack and the console: channel
-neutral. Its author is always the Board, never a person (it becomes the file's metadata).
+A `Paper` is to Word, Excel and Markdown what a `Reply` is to a chat channel and the console:
+channel neutral. Its author is always the Board, never a person (it becomes the file's metadata).
 """
 
 from dataclasses import dataclass, field

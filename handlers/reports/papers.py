@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from handlers.context import CONSOLE, Surface
 from handlers.errors import CommandError
 from handlers.register.import_export import export_records
 from handlers.reports.snapshot import (
@@ -205,26 +206,32 @@ def safe_filename(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "report"
 
 
-def require_meeting(meeting: Meeting | None, when: str) -> Meeting:
+def require_meeting(meeting: Meeting | None, when: str, surface: Surface = CONSOLE) -> Meeting:
     """The meeting, or a one-line refusal saying how to see the recorded ones."""
     if meeting is None:
         raise CommandError(
             f"No Board meeting is recorded {when}.",
-            "See the meetings with `/soc meeting list`, or give the date of one.",
+            f"See the meetings with `{surface.typed('meeting list')}`, or give the date of one.",
         )
     return meeting
 
 
 def find_meeting(
-    session: Session, board: Board, day: date | None, *, now: datetime, tz: ZoneInfo
+    session: Session,
+    board: Board,
+    day: date | None,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    surface: Surface = CONSOLE,
 ) -> Meeting:
     """The meeting on `day` (local date), or the next one when no day is given."""
     if day is None:
         found = next_meeting(session=session, board_id=board.id, now=now)
-        return require_meeting(found, "after today")
+        return require_meeting(found, "after today", surface)
     on_day = [
         m
         for m in list_meetings(session=session, board_id=board.id)
         if not m.cancelled and m.starts_at.astimezone(tz).date() == day
     ]
-    return require_meeting(on_day[0] if on_day else None, f"on {format_uk_date(day)}")
+    return require_meeting(on_day[0] if on_day else None, f"on {format_uk_date(day)}", surface)

@@ -228,3 +228,9 @@ def parse_user_datetime(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
 def format_uk_date(d: date) -> str:
     """Format a date as 'Sun 31 Jan 2027' for plain-text replies (locale-independent)."""
     return f"{_DAY_NAMES[d.weekday()][:3]} {d.day} {_MONTH_NAMES[d.month - 1][:3]} {d.year}"
+
+
+def format_uk_moment(moment: datetime, tz: ZoneInfo) -> str:
+    """A moment as 'Tue 9 Feb 2027 10:00' in the zone `tz`."""
+    local = moment.astimezone(tz)
+    return f"{format_uk_date(local.date())} {local:%H:%M}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from handlers.errors import CommandError
 
-# Slack (and phones) turn straight quotes into curly ones; people mean the same thing.
+# Chat apps (and phones) turn straight quotes into curly ones; people mean the same thing.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 _OPTION = re.compile(r"^([a-z][a-z_-]{0,20})=(.*)$", re.DOTALL | re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

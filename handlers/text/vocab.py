@@ -121,11 +121,12 @@ def parse_role(text: str) -> Role:
 
 
 def parse_user_id(text: str) -> str:
-    """A Slack user id from `U123ABC` or a mention `<@U123ABC|name>`."""
+    """A chat user id from `U123ABC` or a mention `<@U123ABC|name>`."""
     match = _USER.match(text.strip())
     if not match:
         raise CommandError(
-            f"“{text}” is not a Slack user.", "Mention them (@name) or give their user id (U…)."
+            f"“{text}” is not a user id or a mention.",
+            "Mention them (@name) or give their user id (U…).",
         )
     return match.group(1)
 

@@ -47,3 +47,13 @@ def working_days_before(day: date, count: int, region: str = DEFAULT_REGION) -> 
         if is_working_day(current, region):
             count -= 1
     return current
+
+
+def working_days_after(day: date, count: int, region: str = DEFAULT_REGION) -> date:
+    """The working day `count` working days after `day` (1 = the next working day)."""
+    current = day
+    while count > 0:
+        current += timedelta(days=1)
+        if is_working_day(current, region):
+            count -= 1
+    return current

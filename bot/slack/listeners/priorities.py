@@ -11,17 +11,16 @@ from collections.abc import Callable
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.slack.ids import ANSWER_BUTTON
 from bot.slack.listeners.runtime import Runtime
 from bot.slack.render.priorities import (
-    ANSWER_BUTTON,
     ANSWER_VIEW,
     answer_form_view,
-    parse_target,
     reply_view,
     submitted_answer,
 )
 from bot.slack.surface import SLACK
-from handlers.priorities.commands import AnswerForm, answer_form, submit_answer
+from handlers.priorities.forms import AnswerForm, answer_form, parse_answer_target, submit_answer
 from handlers.replies import Reply, error_reply
 from handlers.run import run_use_case
 
@@ -42,7 +41,7 @@ def register(app: App, runtime: Runtime) -> None:
         tz = runtime.settings.tz
         opened = client.views_open(trigger_id=body["trigger_id"], view=reply_view(LOADING, tz))
         view_id = opened["view"]["id"]
-        user_id, target = body["user"]["id"], parse_target(action.get("value") or "")
+        user_id, target = body["user"]["id"], parse_answer_target(action.get("value") or "")
 
         def fill() -> None:
             form = (
@@ -68,7 +67,7 @@ def register(app: App, runtime: Runtime) -> None:
     def answer_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         tz = runtime.settings.tz
         user_id, view_id = body["user"]["id"], view.get("id", "")
-        target = parse_target(view.get("private_metadata") or "")
+        target = parse_answer_target(view.get("private_metadata") or "")
         stances, note = submitted_answer(view)
 
         def save() -> Reply:

@@ -1,78 +1,83 @@
 """Each request is handled once: event retries and repeats are acked, replayed requests refused.
 
 A retry means Slack did not see our 200 in time, not that the event was lost: the first delivery
-is still being (or has been) handled, so retries are acknowledged without running listeners. An
-in-memory record of recent event ids also catches repeats without the header (per process; the
-header check covers retries that land on another worker). The cost is an event whose first
-delivery crashed mid-way is not retried; App Home is re-published on the next visit anyway.
+is still being (or has been) handled, so retries are acknowledged without running listeners. A
+record of recent event ids also catches repeats without the header. The cost is an event whose
+first delivery crashed mid-way is not retried; App Home is re-published on the next visit anyway.
 
 A replay is different: a byte-identical signed request sent again. Its signature stays valid for
 Slack's five-minute window, and Slack itself never sends one (its retries are events, marked
 above), so it can only be someone who captured a request re-sending it to run the command twice
 or read its answer. Every signature is remembered until its timestamp leaves the window, and a
-second request carrying it is refused with 401, as a forged one is. The record is per process:
-with several web workers, a replay that reaches a different worker is not caught (see SECURITY.md).
+second request carrying it is refused with 401, as a forged one is.
+
+Both records are kept in the Board's database (`models.request_fingerprints`), not in memory, so
+every web process sees them: a replay sent to another gunicorn worker than the original is
+refused as well. Checking costs each request one small write (see `fingerprint_engine`).
 """
 
+import hashlib
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from bot.slack.listeners.runtime import Runtime
+from handlers.replies import error_reply
+from handlers.run import TRY_AGAIN
+from models.db import session_scope
+from models.request_fingerprints import (
+    fingerprint_engine,
+    forget_expired_fingerprints,
+    remember_fingerprint,
+)
 
 log = logging.getLogger(__name__)
 
-RECENT_EVENTS = 2000
 # Slack's signature check accepts a timestamp up to five minutes away from now, either way.
 SIGNATURE_WINDOW = 5 * 60
-MAX_REMEMBERED = 200_000
+# Slack retries an event three times within about five minutes; an hour covers them all.
+EVENT_MEMORY = 60 * 60
+# How often each process deletes expired fingerprints (one indexed DELETE).
+PURGE_EVERY = 60
 
 
-class RecentIds:
-    """A bounded, thread-safe set of recently seen ids (oldest forgotten first)."""
+class SeenRequests:
+    """Signatures and event ids already served, remembered in the database until they expire."""
 
-    def __init__(self, size: int = RECENT_EVENTS) -> None:
-        self.size, self._ids, self._lock = size, OrderedDict(), threading.Lock()
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine, self.clock = fingerprint_engine(engine), clock
+        self._next_purge = 0.0
 
-    def first_time(self, event_id: str) -> bool:
-        """Record `event_id`; True only the first time it is seen."""
-        with self._lock:
-            if event_id in self._ids:
-                self._ids.move_to_end(event_id)
-                return False
-            self._ids[event_id] = None
-            if len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-            return True
-
-
-class SeenSignatures:
-    """Signatures of requests already served, each kept until its timestamp leaves the window."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock, self._expiry, self._lock = clock, OrderedDict(), threading.Lock()
-
-    def first_time(self, signature: str, timestamp: str) -> bool:
+    def signature_first_time(self, signature: str, timestamp: str) -> bool:
         """Record a verified request's signature; True only the first time it is seen."""
         now = self.clock()
         stamp = int(timestamp) if timestamp.isdigit() else int(now)
-        with self._lock:
-            while self._expiry and (
-                next(iter(self._expiry.values())) < now or len(self._expiry) > MAX_REMEMBERED
-            ):
-                self._expiry.popitem(last=False)
-            if signature in self._expiry:
-                return False
-            self._expiry[signature] = max(stamp, int(now)) + SIGNATURE_WINDOW + 1
-            return True
+        return self._first_time("signature", signature, max(stamp, int(now)) + SIGNATURE_WINDOW + 1)
+
+    def event_first_time(self, event_id: str) -> bool:
+        """Record an event id; True only the first time it is seen within the hour."""
+        return self._first_time("event", event_id, self.clock() + EVENT_MEMORY)
+
+    def _first_time(self, kind: str, value: str, until: float) -> bool:
+        now = self.clock()
+        fingerprint = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+        with session_scope(self.engine) as session:
+            if now >= self._next_purge:
+                # Several threads may purge at once now and then: harmless, and cheaper than a lock.
+                self._next_purge = now + PURGE_EVERY
+                forget_expired_fingerprints(session=session, now=_utc(now))
+            return remember_fingerprint(session=session, fingerprint=fingerprint,
+                                        expires_at=_utc(until), now=_utc(now))  # fmt: skip
 
 
-def register(app: App, recent: RecentIds | None = None, seen: SeenSignatures | None = None) -> None:
+def register(app: App, runtime: Runtime, seen: SeenRequests | None = None) -> None:
     """Install the middleware that drops event retries and repeats and refuses replays."""
-    recent = recent or RecentIds()
-    seen = seen or SeenSignatures()
+    seen = seen or SeenRequests(runtime.engine)
 
     @app.middleware
     def skip_repeated_events(
@@ -82,7 +87,7 @@ def register(app: App, recent: RecentIds | None = None, seen: SeenSignatures | N
             if request.headers.get("x-slack-retry-num"):
                 return BoltResponse(status=200, body="")
             event_id = body.get("event_id")
-            if event_id and not recent.first_time(event_id):
+            if event_id and not seen.event_first_time(str(event_id)):
                 return BoltResponse(status=200, body="")
         return next()
 
@@ -92,9 +97,20 @@ def register(app: App, recent: RecentIds | None = None, seen: SeenSignatures | N
     ) -> BoltResponse:
         # Runs after bolt has verified the signature: only genuine requests are remembered.
         signature = _header(request, "x-slack-signature")
-        if signature and not seen.first_time(
-            signature, _header(request, "x-slack-request-timestamp")
-        ):
+        if not signature:
+            return next()
+        try:
+            first = seen.signature_first_time(
+                signature, _header(request, "x-slack-request-timestamp")
+            )
+        except OperationalError:
+            if not (isinstance(body, dict) and body.get("command")):
+                raise  # the error handler tells the person, wherever it can
+            # A command cannot run without the database either: say so, as a command would.
+            log.error("database unavailable checking a request for replay", exc_info=True)
+            hint = "Try again in a minute; if it persists, tell the secretariat."
+            return BoltResponse(status=200, body=runtime.render(error_reply(TRY_AGAIN, hint)))
+        if not first:
             log.warning("refused a replayed request: its signature was used a moment ago")
             return BoltResponse(status=401, body="")
         return next()
@@ -103,3 +119,7 @@ def register(app: App, recent: RecentIds | None = None, seen: SeenSignatures | N
 def _header(request: BoltRequest, name: str) -> str:
     values = request.headers.get(name) or [""]
     return values[0] if isinstance(values, list | tuple) else str(values)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

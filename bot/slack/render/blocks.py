@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot.plain_text import format_value, render_text
 from bot.slack import ids as slack_ids
-from handlers.replies import Fact, Item, Mention, Page, Reply, Section, Value
+from handlers.priorities.forms import ANSWER
+from handlers.replies import Fact, Item, Mention, Operation, Page, Reply, Section, Value
 from models.tables import Rag
 
 MAX_BLOCKS = 50  # a message
@@ -33,6 +34,8 @@ RAG_CHOICE_LABELS = {**RAG_DISPLAY, Rag.BLUE: "🔵 Blue (complete)…"}
 CONTROL_LABELS = {"rag": "Update RAG", "done": "Mark complete", "note": "Add note",
                   "due": "Change due date", "edit": "Edit…"}  # fmt: skip
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# The reply-level operations this renderer draws, each as a button in its own actions block.
+OPERATION_IDS = {ANSWER: (slack_ids.ANSWER_BLOCK, slack_ids.ANSWER_BUTTON)}
 
 
 def escape(text: str) -> str:
@@ -59,9 +62,10 @@ def truncate(text: str, limit: int) -> str:
 
 
 def mention(person: Mention) -> str:
-    """`<@U…>` from a stored user id; anything that is not a user id shows as the name."""
-    if _USER_ID.match(person.user_id):
-        return f"<@{person.user_id}>"
+    """`<@U…>` from their stored Slack id; without one (or a malformed one), their name."""
+    user_id = person.on("slack")
+    if _USER_ID.match(user_id):
+        return f"<@{user_id}>"
     return escape(person.name)
 
 
@@ -103,7 +107,7 @@ def render_blocks(
 ) -> list[dict]:
     """The reply as Block Kit blocks; over `max_blocks`, trailing entries become a `…more` note.
 
-    Item controls remember `source` (default: the reply's own), the `/soc` text that redraws it.
+    Item controls remember `source` (default: the reply's own), the command text that redraws it.
     """
     source = reply.source if source is None else source
     mark = "⚠️ " if reply.error else ""
@@ -124,6 +128,8 @@ def render_blocks(
         tail.append(_context(escape(reply.hint)))
     if reply.rag_legend:
         tail.append(_context(RAG_LEGEND))
+    if interactive:
+        tail.extend(operation_blocks(reply.operations))
     return head + _fit(groups, max_blocks - len(head) - len(tail), max_blocks) + tail
 
 
@@ -153,6 +159,20 @@ def replace_item(blocks: list[dict], ref: str, new: list[dict]) -> list[dict] | 
         return None
     kept = [block for i, block in enumerate(blocks) if i not in found]
     return kept[: found[0]] + new + kept[found[0] :]
+
+
+def operation_blocks(operations: list[Operation]) -> list[dict]:
+    """A reply's own operations as primary buttons (one not drawn here is left to the hint)."""
+    blocks = []
+    for operation in operations:
+        ids = OPERATION_IDS.get(operation.name)
+        if ids is None or len(operation.target) > BUTTON_VALUE:
+            continue
+        button = {"type": "button", "action_id": ids[1], "style": "primary",
+                  "text": {"type": "plain_text", "text": operation.label},
+                  "value": operation.target}  # fmt: skip
+        blocks.append({"type": "actions", "block_id": ids[0], "elements": [button]})
+    return blocks
 
 
 def _fit(groups: list[list[dict]], room: int, limit: int = MAX_BLOCKS) -> list[dict]:
@@ -267,7 +287,7 @@ def _page_blocks(page: Page, interactive: bool) -> list[dict]:
         if following and len(following) <= BUTTON_VALUE:
             buttons.append(_button("Next ▶", slack_ids.PAGE_NEXT, following))
     if not buttons and following:
-        where += f": next, type `/soc {escape(following)}`"
+        where += f": next, type `{slack_ids.SOC_COMMAND} {escape(following)}`"
     blocks = [_context(where)]
     if buttons:
         blocks.append({"type": "actions", "block_id": slack_ids.PAGE_BLOCK, "elements": buttons})

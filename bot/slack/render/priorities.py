@@ -1,59 +1,26 @@
-"""The priorities exercise in Block Kit: the Answer button on its messages, and the answer form.
+"""The priorities exercise in Block Kit: the answer form, and replies shown in a modal.
 
 The form asks one radio question per key crime area (lead / contribute / not relevant, each
 optional) and has a box for the partner's own priorities; it opens with the partner's current
-answer filled in, so submitting it gives the whole answer. The ids here are shared with
+answer filled in, so submitting it gives the whole answer. The Answer button on the exercise's
+messages is the reply's `Operation`, drawn by `render_blocks`. The ids here are shared with
 `bot.slack.listeners.priorities`, so the two cannot drift.
 """
 
-import re
 from zoneinfo import ZoneInfo
 
-from bot.slack.render.blocks import MAX_BLOCKS, MAX_HOME_BLOCKS, escape, render_blocks
-from handlers.priorities.commands import AnswerForm
+from bot.slack.render.blocks import MAX_HOME_BLOCKS, escape, render_blocks
+from handlers.priorities.forms import AnswerForm
 from handlers.priorities.messages import STANCE_LABELS, closing_text
 from handlers.replies import Reply
 
-ANSWER_BUTTON = "soc_priorities_answer"  # its value is `<exercise id>:<partner id>`
 ANSWER_VIEW = "soc_priorities_form"  # the modal's callback id; private_metadata as the button
-ANSWER_BLOCK = "soc_priorities_actions"
 AREA_BLOCK = "soc_prio_area|"  # followed by the area's id
 STANCE_ELEMENT = "stance"
 NOTE_BLOCK = "soc_prio_note"
 NOTE_ELEMENT = "note"
 NOTE_LIMIT = 3000
 TITLE = 24  # characters in a modal's title and buttons
-_TARGET = re.compile(r"^(\d{1,12}):(\d{1,12})$")
-
-
-def target_value(exercise_id: int, partner_id: int) -> str:
-    """What the Answer button and the form carry: the exercise and the partner answering."""
-    return f"{exercise_id}:{partner_id}"
-
-
-def parse_target(text: str) -> tuple[int, int] | None:
-    """(exercise id, partner id) from a button value or form metadata; None if not ours."""
-    match = _TARGET.match(text or "")
-    return (int(match[1]), int(match[2])) if match else None
-
-
-def with_answer_button(message: dict, exercise_id: int, partner_id: int) -> dict:
-    """A direct message with the Answer button after its content (within Slack's 50 blocks)."""
-    button = {
-        "type": "actions",
-        "block_id": ANSWER_BLOCK,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ANSWER_BUTTON,
-                "style": "primary",
-                "text": {"type": "plain_text", "text": "Answer"},
-                "value": target_value(exercise_id, partner_id),
-            }
-        ],
-    }
-    blocks = list(message.get("blocks") or [])[: MAX_BLOCKS - 1]
-    return {**message, "blocks": [*blocks, button]}
 
 
 def answer_form_view(form: AnswerForm) -> dict:
@@ -103,7 +70,7 @@ def answer_form_view(form: AnswerForm) -> dict:
     return {
         "type": "modal",
         "callback_id": ANSWER_VIEW,
-        "private_metadata": target_value(form.exercise_id, form.partner_id),
+        "private_metadata": form.target,
         "title": _plain("Priorities exercise"),
         "submit": _plain("Send answer"),
         "close": _plain("Cancel"),

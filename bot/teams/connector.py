@@ -1,0 +1,68 @@
+"""Calls to the Bot Connector with Teams' rate limits respected: 429 (Retry-After) and 5xx retried.
+
+The SDK's connector client retries nothing; every outbound call here goes through `with_retries`.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 4
+MAX_WAIT = 30.0  # seconds; a longer Retry-After is for the next tick, not this request
+BACKOFF = 0.5
+
+
+class ConnectorError(Exception):
+    """A connector call that failed: `retryable` if trying again later may work."""
+
+    def __init__(self, status: int, retryable: bool, message: str) -> None:
+        super().__init__(message)
+        self.status, self.retryable = status, retryable
+
+
+def is_retryable(status: int) -> bool:
+    """429, 408 and 5xx are worth another try; other refusals would only repeat."""
+    return status in (408, 429) or status >= 500
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = MAX_ATTEMPTS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """Run `call`, waiting out 429 (its Retry-After) and backing off after 5xx and lost links."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except aiohttp.ClientResponseError as error:
+            status = error.status
+            if not is_retryable(status) or attempt == attempts:
+                raise ConnectorError(status, is_retryable(status), f"HTTP {status}") from error
+            wait = _retry_after(error.headers) if status == 429 else None
+            if wait is not None and wait > MAX_WAIT:
+                message = f"HTTP {status}, retry after {wait:.0f} s"
+                raise ConnectorError(status, True, message) from error
+            delay = wait if wait is not None else BACKOFF * 2 ** (attempt - 1)
+        except (aiohttp.ClientConnectionError, TimeoutError) as error:
+            if attempt == attempts:
+                raise ConnectorError(0, True, type(error).__name__) from error
+            delay = BACKOFF * 2 ** (attempt - 1)
+        log.info("connector call failed (attempt %s of %s); retrying in %.1f s",
+                 attempt, attempts, delay)  # fmt: skip
+        await sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _retry_after(headers) -> float | None:
+    text = (headers or {}).get("Retry-After", "") if headers is not None else ""
+    try:
+        return max(0.0, float(text))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,73 @@
+"""The Teams HTTP server (aiohttp): POST /api/messages behind JWT validation, GET /healthz open."""
+
+import asyncio
+import logging
+import warnings
+
+from aiohttp import web
+from microsoft_agents.hosting.aiohttp import jwt_authorization_decorator, start_agent_process
+from pydantic import ValidationError
+
+from bot.teams.app import TeamsBot
+from bot.teams.config import LOOPBACK, TeamsSettings
+from bot.teams.ids import HEALTH_PATH, MESSAGES_PATH
+
+log = logging.getLogger(__name__)
+BOT_KEY = web.AppKey("teams_bot", TeamsBot)
+
+
+def create_web_app(bot: TeamsBot) -> web.Application:
+    """The aiohttp application: every message request's token is checked by the SDK."""
+    application = web.Application(client_max_size=1024 * 1024)
+    # The SDK's JWT check reads its settings from here: audience, issuers, anonymous or not.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)  # the SDK looks for this string key
+        application["agent_configuration"] = bot.auth_configuration
+    application[BOT_KEY] = bot
+    application.router.add_post(MESSAGES_PATH, messages)
+    application.router.add_get(HEALTH_PATH, healthz)
+    return application
+
+
+@jwt_authorization_decorator
+async def messages(request: web.Request) -> web.StreamResponse:
+    """One activity from Teams, answered once the turn has run (202, or an invoke's body)."""
+    bot = request.app[BOT_KEY]
+    try:
+        response = await start_agent_process(request, bot.agent, bot.adapter)
+    except (ValidationError, ValueError, TypeError):
+        # An authenticated but malformed activity: say so, never a 500 with a traceback.
+        log.warning("refused a malformed activity", exc_info=True)
+        return web.json_response({"error": "Not a valid activity."}, status=400)
+    return response or web.Response(status=202)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers, 503 when it does not."""
+    engine = request.app[BOT_KEY].runtime.engine
+
+    def ping() -> None:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        finally:
+            connection.close()
+
+    try:
+        await asyncio.to_thread(ping)
+    except Exception:  # noqa: BLE001  (any failure means "not healthy")
+        log.warning("health check: database unavailable", exc_info=True)
+        return web.json_response({"ok": False, "database": "unavailable"}, status=503)
+    return web.json_response({"ok": True})
+
+
+def listen_host(teams: TeamsSettings, requested: str) -> str:
+    """Where to listen: anonymous mode is for a local test, so only ever on loopback."""
+    return LOOPBACK if teams.anonymous else requested
+
+
+def serve(bot: TeamsBot, host: str, port: int) -> None:
+    """Run the server until stopped."""
+    web.run_app(create_web_app(bot), host=host, port=port, print=None, access_log=None)
