@@ -42,12 +42,8 @@ class Settings:
         """Fail with one message naming every missing setting among `names`."""
         missing = [n.upper() for n in names if not getattr(self, n)]
         if missing:
-            raise SettingsError(
-                "Missing setting"
-                + ("s" if len(missing) > 1 else "")
-                + ": "
-                + ", ".join(missing)
-                + ". Set them in the environment (see the README's configuration table)."
+            raise missing_settings_error(
+                missing, "Set them in the environment (see the README's configuration table)."
             )
 
     def __repr__(self) -> str:
@@ -55,6 +51,18 @@ class Settings:
         return (
             f"Settings(database_url={_redact_url(self.database_url)!r}, board={self.board_slug!r})"
         )
+
+
+def missing_settings_error(missing: list[str], advice: str) -> SettingsError:
+    """One error naming every missing setting, then `advice` on where to set them."""
+    return SettingsError(
+        "Missing setting"
+        + ("s" if len(missing) > 1 else "")
+        + ": "
+        + ", ".join(missing)
+        + ". "
+        + advice
+    )
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -1,16 +1,20 @@
 """Opening the configured database and Board for the CLI, console, demo and servers."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.config import Settings
 from handlers.errors import CommandError
 from handlers.register.import_export import ImportResult, import_rows, load_partners, read_rows
-from models.boards import get_or_create_board
+from models.boards import get_board, get_or_create_board
 from models.db import make_engine, session_scope, sqlite_path
 from models.migrate import current_revision, head_revision
+from models.tables import Board
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ANNEX_B = DATA / "annex_b.csv"
@@ -47,6 +51,15 @@ def ensure_board(engine: Engine, settings: Settings, now: datetime | None = None
             name=settings.board_name,
             now=now or datetime.now(UTC),
         )
+
+
+@contextmanager
+def board_session(settings: Settings) -> Iterator[tuple[Session, Board]]:
+    """One transaction on the configured Board, which is created first if it does not exist."""
+    engine = open_engine(settings)
+    ensure_board(engine, settings)
+    with session_scope(engine) as session:
+        yield session, get_board(session=session, slug=settings.board_slug)
 
 
 def import_file(

@@ -84,3 +84,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def ping(engine: Engine) -> None:
+    """Ask the database for `SELECT 1`; raises whatever the driver raises when it cannot answer."""
+    # A raw DBAPI connection: no "begin" hook, so no SQLite write lock for a health check.
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    finally:
+        connection.close()

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.senders.courier import Address, Result
+from handlers.context import DIRECT_MESSAGE, Surface
 from handlers.replies import Reply
 from models.ledger import SENT
 
@@ -33,6 +34,7 @@ class FakeCourier:
     """
 
     channel: str = "slack"
+    surface: Surface = DIRECT_MESSAGE
     can_find_sent: bool = True
     sent: list[Sent] = field(default_factory=list)
     updated: list[tuple[str, Reply]] = field(default_factory=list)

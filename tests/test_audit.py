@@ -18,9 +18,9 @@ from models.db import make_engine
 from models.migrate import downgrade, upgrade
 from models.people import find_partner, save_member
 from models.tables import ActionChange, Role
+from tests.code_fixtures import ROOT, parse, python_files
 from tests.conftest import CHAIR, COLP, IMPORTED_AT, NOW
-from tests.test_architecture import ROOT, parse, python_files
-from tests.test_models import ask, db_url  # noqa: F401  (a SQLite and a PostgreSQL database)
+from tests.model_fixtures import ask, db_url  # noqa: F401
 
 
 @pytest.fixture

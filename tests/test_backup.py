@@ -1,9 +1,7 @@
 """`soc-bot backup` and `restore`: the whole register, history and ledger, across databases."""
 
 import json
-import os
 import stat
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -16,19 +14,11 @@ from handlers.register.import_export import export_records
 from models.boards import get_board
 from models.db import make_engine
 from models.migrate import upgrade
-from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT, fresh_postgres_database
-from tests.test_reminders import FIVE_DAYS
-from tests.test_worker import make_sender
+from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT
+from tests.postgres_fixtures import fresh_postgres, postgres
+from tests.worker_fixtures import FIVE_DAYS, make_sender
 
 pytest_plugins = ("tests.slack_fixtures",)
-
-PG_URL = os.environ.get("SOC_TEST_POSTGRES_URL")
-postgres = pytest.mark.skipif(not PG_URL, reason="SOC_TEST_POSTGRES_URL is not set")
-
-
-def fresh_postgres() -> AbstractContextManager[str]:
-    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
-    return fresh_postgres_database("soc_backup")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The RAG chart: a real PNG whose bars and trend add up to the register."""
 
-import struct
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -10,16 +9,10 @@ from handlers.reports.snapshot import chart_data, take_snapshot
 from models.actions import EVERYTHING, PUBLIC, areas_by_id, rag_as_at, rag_counts
 from models.boards import get_board, get_or_create_board
 from tests.conftest import LONDON, NOW
+from tests.file_fixtures import png_size
 from tests.report_scenario import AFTER_Q2, MARKER, MEETINGS, PEOPLE
 
 pytest_plugins = ("tests.report_fixtures",)
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk."""
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png[12:16] == b"IHDR"
-    return struct.unpack(">II", png[16:24])
 
 
 def chart_at(engine, settings, at: datetime, *, public: bool):

@@ -13,6 +13,7 @@ from models.meetings import add_meeting
 from models.people import find_member_by_identity, find_partner, list_partners
 from models.tables import Action, ActionChange, Member, Role
 from tests.conftest import CHAIR, COLP, IMPORTED_AT, NOW, SECRETARIAT
+from tests.reply_fixtures import strings
 
 # Each command and the test below that exercises it (checked by the first test).
 EXERCISED = {
@@ -80,20 +81,6 @@ def change_count(engine) -> int:
     """All history rows."""
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(ActionChange)).one()
-
-
-def strings(reply: Reply) -> str:
-    """Every piece of text in a reply, one per line."""
-    parts = [reply.title, reply.text, reply.hint, reply.notice]
-    for item in [*reply.items, *(i for s in reply.sections for i in s.items)]:
-        parts += [item.title, item.body, *(f"{f.label}: {f.value}" for f in item.facts)]
-    for section in reply.sections:
-        parts += [
-            section.heading,
-            *section.lines,
-            *(f"{f.label}: {f.value}" for f in section.facts),
-        ]
-    return "\n".join(str(p) for p in parts if p)
 
 
 def refs(reply: Reply) -> list[str]:

@@ -19,47 +19,23 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.setup import ANNEX_B, PARTNERS, import_file
 from bot.slack.listeners.runtime import WORKING
 from bot.slack.server import create_wsgi_app
-from handlers.register.admin import set_member
 from models.actions import get_action
 from models.audit import verify_chain
 from models.boards import get_board
 from models.db import make_engine
-from models.migrate import upgrade
 from models.tables import ActionChange
-from tests.conftest import CHAIR, COLP, DEPUTY, IMPORTED_AT, NOW, SECRETARIAT
+from tests.conftest import CHAIR, COLP, DEPUTY, NOW, SECRETARIAT
+from tests.postgres_fixtures import COLP2, fresh_postgres, postgres, seed_board
 from tests.slack_stub import SlackHarness, SlackStub, slack_settings
-from tests.test_backup import fresh_postgres, postgres
 
 pytestmark = [pytest.mark.postgres, postgres]
 
-COLP2 = "UCOLP2"
 WRITERS = [CHAIR, DEPUTY, SECRETARIAT, COLP, COLP2]
 THREADS, ROUNDS = 12, 6
 APPLIED = re.compile(r"^Updated (A-\d+):.*?\n(\d+) changes? recorded\.", re.S)
 STALE = ("Someone else changed that action a moment ago", "was changed by", "You already changed")
-
-
-def seed_board(engine, url: str) -> None:
-    """Migrate, import Annex B and add the writers (two CoLP contacts) to a fresh database."""
-    upgrade(engine)
-    import_file(engine, Settings(database_url=url), ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
-    with Session(engine) as session:
-        board = get_board(session=session, slug="soc")
-        for user, role, partner in [
-            (CHAIR, "chair", None),
-            (DEPUTY, "deputy", None),
-            (SECRETARIAT, "secretariat", None),
-            (COLP, "member", "CoLP"),
-            (COLP2, "member", "CoLP"),
-        ]:
-            options = {"name": user.title(), "role": role}
-            set_member(
-                session, board, user, {**options, **({"partner": partner} if partner else {})}
-            )
-        session.commit()  # fmt: skip
 
 
 @pytest.fixture

@@ -30,14 +30,8 @@ from bot.slack.listeners.runtime import WORKING
 from bot.slack.server import create_wsgi_app
 from models.tables import ActionChange
 from tests.conftest import CHAIR, NOW
+from tests.fuzz_fixtures import USERS, check_invariants, composed, fuzz_engine, raw_text  # noqa: F401
 from tests.slack_stub import SlackHarness, SlackStub, buttons_in, slack_settings
-from tests.test_dispatch_fuzz import (  # noqa: F401  (fuzz_engine is a module fixture)
-    USERS,
-    check_invariants,
-    composed,
-    fuzz_engine,
-    raw_text,
-)
 
 FORM = "application/x-www-form-urlencoded"
 # 1,500 command texts, 300 forms, 600 payloads and 300 raw bodies: under a minute.

@@ -18,7 +18,6 @@ from sqlmodel import Session, SQLModel, func, select
 import handlers.register.actions
 from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
-from handlers.run import run_command
 from models.actions import EVERYTHING, get_action, rag_as_at, rag_moves_since, update_action
 from models.boards import get_board, get_or_create_board
 from models.db import make_engine, session_scope
@@ -30,30 +29,19 @@ from tests.conftest import (
     CHAIR,
     COLP,
     IMPORTED_AT,
-    LONDON,
     NOW,
-    PG_URL,
-    fresh_postgres_database,
     seed_members,
+)
+from tests.model_fixtures import (
+    ask,
+    db_url,  # noqa: F401  (fixtures)
 )
 
 # --- A database of each kind -------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """An empty database: a SQLite file, or a PostgreSQL database of its own (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'models.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("SOC_TEST_POSTGRES_URL is not set")
-    with fresh_postgres_database("soc_test") as url:
-        yield url
-
-
 @pytest.fixture
-def db(db_url):
+def db(db_url):  # noqa: F811
     """A migrated, empty database of each kind."""
     engine = make_engine(db_url)
     upgrade(engine)
@@ -62,7 +50,7 @@ def db(db_url):
 
 
 @pytest.fixture
-def board_db(db, db_url):
+def board_db(db, db_url):  # noqa: F811
     """Annex B imported at IMPORTED_AT, with the chair and the CoLP contact as members."""
     settings = Settings(database_url=db_url)
     import_file(db, settings, ANNEX_B, now=IMPORTED_AT, partners=PARTNERS)
@@ -87,13 +75,6 @@ def board_id(engine) -> int:
         return get_board(session=session, slug="soc").id
 
 
-def ask(engine, user_id: str, text: str, now: datetime = NOW):
-    """Run a /soc command as the console would."""
-    return run_command(
-        engine=engine, board_slug="soc", user_id=user_id, text=text, now=now, tz=LONDON
-    )
-
-
 # --- Migrations --------------------------------------------------------------------------------
 
 
@@ -102,7 +83,7 @@ def user_tables(engine) -> set[str]:
     return set(inspect(engine).get_table_names()) - {"alembic_version"}
 
 
-def test_migrations_go_up_to_head_down_to_base_and_up_again(db_url):
+def test_migrations_go_up_to_head_down_to_base_and_up_again(db_url):  # noqa: F811
     engine = make_engine(db_url)
     try:
         assert current_revision(engine) is None
@@ -119,7 +100,7 @@ def test_migrations_go_up_to_head_down_to_base_and_up_again(db_url):
         engine.dispose()
 
 
-def test_every_migration_steps_down_and_up(db_url):
+def test_every_migration_steps_down_and_up(db_url):  # noqa: F811
     script = ScriptDirectory.from_config(alembic_config(db_url))
     revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
     engine = make_engine(db_url)
@@ -215,7 +196,9 @@ def test_every_update_bumps_the_version(board_db):
 
 
 def test_typed_update_racing_another_writer_applies_on_top_of_their_change(
-    board_db, db_url, monkeypatch
+    board_db,
+    db_url,  # noqa: F811
+    monkeypatch,
 ):
     """Another writer changes A-1 after the command found it and before it locks it to save.
 
@@ -363,7 +346,7 @@ def test_longest_values_the_commands_allow_fit_the_columns(board_db):
     assert not ask(board_db, CHAIR, f'member add UNEW name="{"n" * 200}" role=observer').error
 
 
-def test_imported_text_with_control_characters_is_storable(db, db_url, tmp_path):
+def test_imported_text_with_control_characters_is_storable(db, db_url, tmp_path):  # noqa: F811
     path = tmp_path / "nul.json"
     rows = [{"area": "Cyber attack", "issue": "Null\u0000byte", "leads": ["CoLP"]}]
     path.write_text(json.dumps(rows), encoding="utf-8")

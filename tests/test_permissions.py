@@ -1,151 +1,30 @@
 """Who may do what: every role against every command, and what confidential actions reveal."""
 
-import sqlite3
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
-from bot.cli.console import Console
 from handlers.commands import COMMANDS
 from handlers.permissions import NOT_A_MEMBER
 from handlers.replies import Fact, Item, Reply, Section
 from models.boards import get_board
-from models.db import make_engine
 from models.meetings import add_meeting
-from models.tables import (
-    Action,
-    ActionChange,
-    CrimeArea,
-    Meeting,
-    MeetingSchedule,
-    Member,
-    Partner,
-    PriorityAnswer,
-    PriorityDecision,
-    PriorityExercise,
-)
 from tests.conftest import (
     CHAIR,
     COLP,
     COOPTEE,
     CST,
-    DEPUTY,
     IMPORTED_AT,
-    NOW,
     OBSERVER,
     SECRETARIAT,
     STRANGER,
     TRADING,
 )
-
-_TEMPLATE: dict[str, Path] = {}
-
-
-@pytest.fixture
-def board(request, tmp_path: Path, tmp_path_factory):
-    """A private copy of the test Board (built once by conftest's `board_engine`, then copied)."""
-    if "path" not in _TEMPLATE:
-        engine = request.getfixturevalue("board_engine")
-        source = engine.url.database
-        engine.dispose()
-        template = tmp_path_factory.mktemp("template") / "board.db"
-        with sqlite3.connect(source) as src, sqlite3.connect(template) as dst:
-            src.backup(dst)
-        _TEMPLATE["path"] = template
-    copy = tmp_path / "board.db"
-    with sqlite3.connect(_TEMPLATE["path"]) as src, sqlite3.connect(copy) as dst:
-        src.backup(dst)
-    engine = make_engine(f"sqlite:///{copy}")
-    with Session(engine) as session:  # a coming meeting, for `meeting move` and `meeting cancel`
-        board_id = get_board(session=session, slug="soc").id
-        add_meeting(session=session, board_id=board_id, starts_at=NOW + timedelta(days=20))
-        session.commit()
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def ask(board, settings):
-    """`ask(user_id, text) -> Reply` on the Board copy at NOW."""
-
-    def run(user_id: str, text: str) -> Reply:
-        return Console(board, settings, user_id, clock=lambda: NOW).ask(text)
-
-    return run
-
-
-def snapshot(engine) -> tuple:
-    """Everything a command could change, in comparable form."""
-    with Session(engine) as session:
-
-        def count(table) -> int:
-            return session.exec(select(func.count()).select_from(table)).one()
-
-        actions = session.exec(
-            select(Action.number, Action.rag, Action.version, Action.updated_at).order_by(
-                Action.number
-            )
-        ).all()
-        meetings = session.exec(
-            select(Meeting.starts_at, Meeting.cancelled).order_by(Meeting.id)
-        ).all()
-        schedules = session.exec(
-            select(
-                MeetingSchedule.rule, MeetingSchedule.reminder_days, MeetingSchedule.reminder_time
-            )
-        ).all()
-        exercises = session.exec(
-            select(PriorityExercise.closes_on, PriorityExercise.closes_at).order_by(
-                PriorityExercise.id
-            )
-        ).all()
-        return (
-            tuple(tuple(e) for e in exercises),
-            count(ActionChange),
-            count(Member),
-            count(Partner),
-            count(CrimeArea),
-            count(PriorityExercise),
-            count(PriorityAnswer),
-            count(PriorityDecision),
-            tuple(tuple(a) for a in actions),
-            tuple(tuple(m) for m in meetings),
-            tuple(tuple(r) for r in schedules),
-        )
-
+from tests.permission_fixtures import CASES, Case, ask, board, snapshot  # noqa: F401  (fixtures)
 
 # --- The matrix --------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Case:
-    """A person and the action they try to change; may they change it?"""
-
-    name: str
-    user_id: str
-    ref: str
-    may_change: bool
-    is_admin: bool = False
-    is_member: bool = True
-
-
-CASES = [
-    Case("chair", CHAIR, "A-1", True, is_admin=True),
-    Case("deputy", DEPUTY, "A-1", True, is_admin=True),
-    Case("secretariat", SECRETARIAT, "A-1", True, is_admin=True),
-    Case("colp-member-own-action", COLP, "A-1", True),
-    Case("cst-member-colp-action", CST, "A-1", False),
-    Case("cst-member-home-visits", CST, "A-7", True),  # CST is one of A-7's four leads
-    Case("trading-standards-all-partners", TRADING, "A-2", True),  # "All partners" is collective
-    Case("trading-standards-colp-action", TRADING, "A-1", False),
-    Case("co-optee", COOPTEE, "A-1", False),
-    Case("observer", OBSERVER, "A-1", False),
-    Case("observer-all-partners", OBSERVER, "A-2", False),
-    Case("non-member", STRANGER, "A-1", False, is_member=False),
-]
 
 READ, ADMIN, CHANGE = "read", "admin", "change"
 ADMIN_READ = "admin-read"  # chair, deputy and secretariat only, and it changes nothing
@@ -215,7 +94,7 @@ def allowed(case: Case, kind: str) -> bool:
 
 @pytest.mark.parametrize("command, kind", MATRIX_COMMANDS, ids=[c for c, _ in MATRIX_COMMANDS])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_authorization_matrix(ask, board, case: Case, command: str, kind: str):
+def test_authorization_matrix(ask, board, case: Case, command: str, kind: str):  # noqa: F811
     text = command.format(ref=case.ref)
     if setup := SETUP.get(" ".join(text.split()[:2])):
         assert not ask(SECRETARIAT, setup).error
@@ -241,7 +120,7 @@ def test_authorization_matrix(ask, board, case: Case, command: str, kind: str):
             assert f"can't change {case.ref}" in reply.title
 
 
-def test_refused_change_is_the_same_for_every_field(ask, board):
+def test_refused_change_is_the_same_for_every_field(ask, board):  # noqa: F811
     before = snapshot(board)
     for text in (
         "action update A-1 due=31/03/2027",
@@ -253,7 +132,7 @@ def test_refused_change_is_the_same_for_every_field(ask, board):
     assert snapshot(board) == before
 
 
-def test_partner_cannot_change_admin_fields_of_their_own_action(ask, board):
+def test_partner_cannot_change_admin_fields_of_their_own_action(ask, board):  # noqa: F811
     before = snapshot(board)
     for option in ("lead=CST", "area=Drugs", "confidential=yes"):
         reply = ask(COLP, f"action update A-1 {option}")
@@ -262,7 +141,7 @@ def test_partner_cannot_change_admin_fields_of_their_own_action(ask, board):
     assert snapshot(board) == before
 
 
-def test_member_without_a_partner_cannot_change_collective_actions(ask, board):
+def test_member_without_a_partner_cannot_change_collective_actions(ask, board):  # noqa: F811
     assert not ask(SECRETARIAT, 'member add UNOPART name="No Partner" role=member').error
     before = snapshot(board)
     assert ask("UNOPART", "action update A-2 rag=red").error
@@ -294,7 +173,7 @@ def test_member_without_a_partner_cannot_change_collective_actions(ask, board):
         'area add "Mine"',
     ],
 )
-def test_non_member_is_told_to_ask_the_secretariat(ask, board, text):
+def test_non_member_is_told_to_ask_the_secretariat(ask, board, text):  # noqa: F811
     before = snapshot(board)
     reply = ask(STRANGER, text)
     assert reply.error
@@ -304,7 +183,7 @@ def test_non_member_is_told_to_ask_the_secretariat(ask, board, text):
     assert snapshot(board) == before
 
 
-def test_non_member_may_read_help(ask):
+def test_non_member_may_read_help(ask):  # noqa: F811
     reply = ask(STRANGER, "help")
     assert not reply.error
     assert reply.sections
@@ -316,7 +195,7 @@ MARKER = "ZQX-OPERATION-NIGHTJAR"
 
 
 @pytest.fixture
-def confidential(ask, board) -> str:
+def confidential(ask, board) -> str:  # noqa: F811
     """A red, overdue confidential action led by CoLP, added since the last meeting; its ref."""
     with Session(board) as session:
         board_id = get_board(session=session, slug="soc").id
@@ -352,7 +231,7 @@ def mentions_marker(reply: Reply) -> bool:
 @pytest.mark.parametrize(
     "user_id", [CHAIR, SECRETARIAT, COLP], ids=["chair", "secretariat", "colp"]
 )
-def test_confidential_action_visible_to_authorised(ask, confidential, user_id):
+def test_confidential_action_visible_to_authorised(ask, confidential, user_id):  # noqa: F811
     shown = ask(user_id, f"action status {confidential}")
     assert not shown.error
     assert mentions_marker(shown)
@@ -363,7 +242,7 @@ def test_confidential_action_visible_to_authorised(ask, confidential, user_id):
 @pytest.mark.parametrize(
     "user_id", [OBSERVER, CST, COOPTEE, TRADING], ids=["observer", "cst", "co-optee", "trading"]
 )
-def test_confidential_action_does_not_exist_for_others(ask, board, confidential, user_id):
+def test_confidential_action_does_not_exist_for_others(ask, board, confidential, user_id):  # noqa: F811
     missing = ask(user_id, "action status A-99")
     for text in (
         f"action status {confidential}",
@@ -396,7 +275,7 @@ def test_confidential_action_does_not_exist_for_others(ask, board, confidential,
         assert confidential not in [i.ref for i in reply.items], text
 
 
-def test_confidential_action_never_in_the_chairs_channel_summary(ask, confidential):
+def test_confidential_action_never_in_the_chairs_channel_summary(ask, confidential):  # noqa: F811
     reply = ask(CHAIR, "rag")
     assert reply.audience == "in_channel"
     assert not mentions_marker(reply)
@@ -415,14 +294,14 @@ def test_confidential_action_never_in_the_chairs_channel_summary(ask, confidenti
     assert any(line.startswith("Overdue (1)") and MARKER in line for line in lines)
 
 
-def test_observer_summary_counts_but_hides_the_confidential_action(ask, confidential):
+def test_observer_summary_counts_but_hides_the_confidential_action(ask, confidential):  # noqa: F811
     reply = ask(OBSERVER, "rag")
     assert reply.audience == "ephemeral"
     assert "1 confidential action is not shown" in reply.text
     assert not mentions_marker(reply)
 
 
-def test_action_made_confidential_drops_out_of_the_channel_summary(ask, board):
+def test_action_made_confidential_drops_out_of_the_channel_summary(ask, board):  # noqa: F811
     with Session(board) as session:
         board_id = get_board(session=session, slug="soc").id
         add_meeting(session=session, board_id=board_id, starts_at=IMPORTED_AT + timedelta(days=5))

@@ -10,9 +10,8 @@ from bot.slack.ids import OPERATION_NOTE
 from handlers.personal_data import find_personal_data
 from models.tables import Action, ActionChange
 from tests.conftest import CHAIR, COLP, CST, DEPUTY, OBSERVER, SECRETARIAT
-from tests.test_permissions import ask, board, snapshot  # noqa: F401  (a Board copy per test)
-from tests.test_slack_buttons import _button
-from tests.test_slack_modals import _ids as modal_ids
+from tests.permission_fixtures import ask, board, snapshot  # noqa: F401
+from tests.slack_fixtures import find_button, modal_ids
 
 pytest_plugins = ("tests.slack_fixtures",)
 
@@ -252,7 +251,7 @@ def test_forms_with_personal_data_are_refused_and_save_nothing(slack, board_engi
     answer = slack.submit(SECRETARIAT, slack.stub.view(), fields)
     assert "That looks like personal data" in json.dumps(answer.json, ensure_ascii=False)
     listing = slack.command(COLP, "action status")
-    slack.click(COLP, _button(listing.json["blocks"], OPERATION_NOTE, "A-1"))
+    slack.click(COLP, find_button(listing.json["blocks"], OPERATION_NOTE, "A-1"))
     answer = slack.submit(COLP, slack.stub.view(), {"note": "DOB 01/02/1990"})
     assert "That looks like personal data" in json.dumps(answer.json, ensure_ascii=False)
     assert snapshot(board_engine) == before

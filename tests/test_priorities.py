@@ -26,7 +26,7 @@ from tests.conftest import (
     STRANGER,
     TRADING,
 )
-from tests.test_commands import strings
+from tests.reply_fixtures import strings
 
 GOVERNMENT_EIGHT = [
     "Cyber attack",

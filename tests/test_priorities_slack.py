@@ -38,11 +38,10 @@ from tests.conftest import (
     SECRETARIAT,
     TRADING,
 )
+from tests.file_fixtures import png_size
+from tests.slack_fixtures import UPLOAD_STEPS, home_text, open_home, upload_calls, uploaded_bytes
 from tests.slack_stub import CHANNEL, TEAM, SlackHarness, buttons_in, slack_settings
-from tests.test_chart import png_size
-from tests.test_slack_home import _open_home, _text
-from tests.test_slack_uploads import UPLOAD_STEPS, upload_calls, uploaded_bytes
-from tests.test_worker import Killed, crash_after_first_send, dms, race, slow_slack
+from tests.worker_fixtures import Killed, crash_after_first_send, dms, race, slow_slack
 
 pytest_plugins = ("tests.slack_fixtures",)
 
@@ -376,7 +375,7 @@ def test_the_chart_draws_the_tally(console, board_engine):
 
 def test_the_app_home_puts_the_chosen_priorities_first(slack):
     slack.command(CHAIR, "priorities set blackmail, slavery, cyber")
-    text = _text(_open_home(slack, COLP))
+    text = home_text(open_home(slack, COLP))
     starred = [text.index(f"★ {name}") for name in ("Cyber attack", "Modern slavery", "Blackmail")]
     # In the Board overview, after the reader's own actions.
     assert max(starred) < text.find("Serious and Organised Crime Profiles", min(starred))

@@ -18,8 +18,6 @@ from models.tables import Action, Member, Rag
 from tests.conftest import (
     CHAIR,
     COLP,
-    COOPTEE,
-    CST,
     DEPUTY,
     IMPORTED_AT,
     LONDON,
@@ -30,14 +28,10 @@ from tests.conftest import (
     member_id,
     slack_id,
 )
+from tests.worker_fixtures import CONTACTS, FIVE_DAYS, ONE_DAY
 
-# The second-Tuesday rule from NOW (Wed 20 Jan 2027): the next meeting is Tue 9 Feb 2027 10:00,
-# reminded on Tue 2 Feb (5 working days) and Mon 8 Feb (1 working day, with the digest) at 09:00.
-FIVE_DAYS = datetime(2027, 2, 2, 9, 0, tzinfo=UTC)
-ONE_DAY = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)
 MEETING = datetime(2027, 2, 9, 10, 0, tzinfo=UTC)
 LAST_MEETING = IMPORTED_AT + timedelta(days=5)  # Thu 7 Jan 2027
-CONTACTS = {SECRETARIAT, COLP, CST, TRADING, COOPTEE}
 ADMINS = {CHAIR, DEPUTY, SECRETARIAT}
 
 

@@ -14,6 +14,7 @@ from bot.files import write_paper
 from bot.files.palette import FILL
 from handlers.register.import_export import ANNEX_B_COLUMNS, CSV_COLUMNS
 from handlers.reports.document import Column, Paper, Table
+from tests.code_fixtures import imported_modules, python_files
 from tests.conftest import LONDON
 from tests.report_scenario import (
     AFTER_Q2,
@@ -24,7 +25,6 @@ from tests.report_scenario import (
     assert_nothing_private,
     file_texts,
 )
-from tests.test_architecture import imported_modules, python_files
 
 pytest_plugins = ("tests.report_fixtures",)
 

@@ -13,8 +13,8 @@ import pytest
 from bot.slack import ids as slack_ids
 from bot.slack.server import create_wsgi_app
 from tests.conftest import CHAIR, NOW
+from tests.permission_fixtures import CASES, Case, board, snapshot  # noqa: F401
 from tests.slack_stub import SlackHarness, buttons_in, slack_settings
-from tests.test_permissions import CASES, Case, board, snapshot  # noqa: F401  (board: a copy)
 
 pytest_plugins = ("tests.slack_fixtures",)
 

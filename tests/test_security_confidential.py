@@ -29,10 +29,9 @@ from tests.conftest import (
     STRANGER,
     TRADING,
 )
+from tests.slack_fixtures import find_button
 from tests.slack_stub import buttons_in, slack_settings
-from tests.test_reminders import FIVE_DAYS
-from tests.test_slack_buttons import _button
-from tests.test_worker import FAST
+from tests.worker_fixtures import FAST, FIVE_DAYS
 
 pytest_plugins = ("tests.slack_fixtures",)
 
@@ -121,7 +120,7 @@ def test_nothing_confidential_reaches_anyone_not_entitled(
                 slack.click(user, button, listing.response_url)
     # A partner's form and buttons on their own action, next to the closed one.
     listing = slack.command(CST, "action status")
-    slack.click(CST, _button(listing.json["blocks"], OPERATION_NOTE, "A-7"))
+    slack.click(CST, find_button(listing.json["blocks"], OPERATION_NOTE, "A-7"))
     slack.submit(CST, stub.view(), {"note": "Visited the steering group"})
     # The chair and the secretariat in the channel, and papers for publication.
     for user, text in [(CHAIR, "rag"), (SECRETARIAT, "rag chart"), (DEPUTY, "rag")]:

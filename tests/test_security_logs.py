@@ -19,10 +19,9 @@ from bot.slack.ids import EVENTS_PATH, OPERATION_NOTE, OPERATION_RAG
 from bot.slack.socket_mode import create_socket_handler
 from bot.worker import tick
 from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT, TRADING
+from tests.slack_fixtures import find_button, rag_option
 from tests.slack_stub import BOT_TOKEN, SIGNING_SECRET, sign, slack_settings
-from tests.test_reminders import FIVE_DAYS
-from tests.test_slack_buttons import _button, _option
-from tests.test_worker import FAST
+from tests.worker_fixtures import FAST, FIVE_DAYS
 
 pytest_plugins = ("tests.slack_fixtures",)
 
@@ -73,9 +72,9 @@ def test_a_whole_day_of_use_logs_no_secret(slack, board_engine, settings, stub, 
     stub.wait_for("files.completeUploadExternal", 2)
     # Buttons and a form.
     listing = slack.command(COLP, "action status")
-    select_ = _button(listing.json["blocks"], OPERATION_RAG, "A-1")
-    slack.click(COLP, select_, listing.response_url, choose=_option(select_, "red"))
-    slack.click(COLP, _button(listing.json["blocks"], OPERATION_NOTE, "A-1"))
+    select_ = find_button(listing.json["blocks"], OPERATION_RAG, "A-1")
+    slack.click(COLP, select_, listing.response_url, choose=rag_option(select_, "red"))
+    slack.click(COLP, find_button(listing.json["blocks"], OPERATION_NOTE, "A-1"))
     slack.submit(COLP, stub.view(), {"note": "From the form"})
     # App Home, and an event retry.
     home = {"type": "app_home_opened", "user": COLP, "tab": "home", "event_ts": "1.1"}
@@ -91,7 +90,7 @@ def test_a_whole_day_of_use_logs_no_secret(slack, board_engine, settings, stub, 
     stub.fail("views.publish", 429, retry_after=0)
     slack.event(home)
     stub.fail("response", 500, retry_after=None)
-    slack.click(COLP, _button(listing.json["blocks"], OPERATION_NOTE, "A-1"))
+    slack.click(COLP, find_button(listing.json["blocks"], OPERATION_NOTE, "A-1"))
     # A crash inside a command is logged with its traceback.
     monkeypatch.setattr("bot.slack.listeners.runtime.run_command", lambda **_: 1 / 0)
     slack.command(COLP, "action status")

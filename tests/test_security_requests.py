@@ -10,8 +10,8 @@ from sqlmodel import Session, func, select
 from bot.slack.listeners.retries import PURGE_EVERY, SIGNATURE_WINDOW, SeenRequests
 from models.tables import ActionChange, SeenRequest
 from tests.conftest import COLP
+from tests.slack_fixtures import find_button
 from tests.slack_stub import sign
-from tests.test_slack_buttons import _button
 
 pytest_plugins = ("tests.slack_fixtures",)
 
@@ -45,7 +45,7 @@ def test_a_replayed_read_is_refused_too(slack):
 
 def test_a_replayed_click_is_refused(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    select_ = _button(listing.json["blocks"], "soc_op_rag", "A-1")
+    select_ = find_button(listing.json["blocks"], "soc_op_rag", "A-1")
     option = next(o for o in select_["options"] if o["value"].endswith("|red"))
     payload = {
         "type": "block_actions", "team": {"id": "T0BOARD"}, "user": {"id": COLP},

@@ -12,17 +12,11 @@ from bot.slack.render.blocks import fallback_text
 from bot.slack.server import create_wsgi_app
 from models.tables import Action, ActionChange
 from tests.conftest import CHAIR, COLP, CST, LONDON, OBSERVER, SECRETARIAT
+from tests.slack_fixtures import find_button, rag_option
 from tests.slack_stub import SlackHarness, buttons_in, slack_settings
-from tests.test_reminders import FIVE_DAYS
+from tests.worker_fixtures import FIVE_DAYS
 
 pytest_plugins = ("tests.slack_fixtures",)
-
-
-def _button(blocks: list[dict], action_id: str, ref: str | None = None) -> dict:
-    found = [b for b in buttons_in(blocks) if b["action_id"] == action_id]
-    if ref is not None:
-        found = [b for b in found if slack_ids.block_ref(b["block_id"]) == ref]
-    return found[0]
 
 
 def _action(engine, number: int) -> Action:
@@ -37,17 +31,13 @@ def _changes(engine, number: int) -> list[ActionChange]:
         return list(session.exec(query.order_by(ActionChange.id)))
 
 
-def _option(select_: dict, rag: str) -> str:
-    return next(o["value"] for o in select_["options"] if o["value"].endswith(f"|{rag}"))
-
-
 # --- paging ------------------------------------------------------------------------------------
 
 
 def test_long_listing_has_a_next_button_running_page_two(slack):
     first = slack.command(CHAIR, "action status all")
     assert "Page 1 of" in first.text
-    next_button = _button(first.json["blocks"], slack_ids.PAGE_NEXT)
+    next_button = find_button(first.json["blocks"], slack_ids.PAGE_NEXT)
     assert next_button["value"] == "action status all page 2"
     assert not [
         b for b in buttons_in(first.json["blocks"]) if b["action_id"] == "soc_page_previous"
@@ -61,13 +51,13 @@ def test_long_listing_has_a_next_button_running_page_two(slack):
     assert posted.data["response_type"] == "ephemeral"
     assert "showing 11–11" in posted.data["text"]
     assert "A-11" in posted.data["text"]
-    previous = _button(posted.data["blocks"], slack_ids.PAGE_PREVIOUS)
+    previous = find_button(posted.data["blocks"], slack_ids.PAGE_PREVIOUS)
     assert previous["value"] == "action status all page 1"
 
 
 def test_paging_runs_as_the_clicker_not_the_original_asker(slack, console):
     first = slack.command(CHAIR, "action status all")
-    next_button = _button(first.json["blocks"], slack_ids.PAGE_NEXT)
+    next_button = find_button(first.json["blocks"], slack_ids.PAGE_NEXT)
     slack.click(OBSERVER, next_button)
     (posted,) = slack.stub.wait_for("response")
     observers_own = console.as_user(OBSERVER).ask("action status all page 2")
@@ -77,14 +67,14 @@ def test_paging_runs_as_the_clicker_not_the_original_asker(slack, console):
 
 def test_page_buttons_answer_within_the_request(slack):
     first = slack.command(CHAIR, "action status all")
-    slack.click(CHAIR, _button(first.json["blocks"], slack_ids.PAGE_NEXT))
+    slack.click(CHAIR, find_button(first.json["blocks"], slack_ids.PAGE_NEXT))
     # The post landed before the click's HTTP answer returned: no waiting needed.
     assert len(slack.stub.calls_to("response")) == 1
 
 
 def test_a_page_button_forged_to_change_something_changes_nothing(slack, board_engine):
     first = slack.command(CHAIR, "action status all")
-    forged = {**_button(first.json["blocks"], slack_ids.PAGE_NEXT)}
+    forged = {**find_button(first.json["blocks"], slack_ids.PAGE_NEXT)}
     forged["value"] = 'action update A-1 rag=red note="forged"'
     before = len(_changes(board_engine, 1))
     assert slack.click(COLP, forged).status == 200
@@ -122,8 +112,8 @@ def test_nobody_gets_controls_they_may_not_use(slack):
 
 def test_choosing_a_colour_updates_the_action_and_redraws_the_reply(slack, board_engine, console):
     listing = slack.command(COLP, "action status")
-    select_ = _button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
-    assert slack.click(COLP, select_, listing.response_url, choose=_option(select_, "green"))
+    select_ = find_button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    assert slack.click(COLP, select_, listing.response_url, choose=rag_option(select_, "green"))
     assert _action(board_engine, 1).rag == "green"
     last = _changes(board_engine, 1)[-1]
     assert (last.field, last.old_value, last.new_value, last.actor_name) == (
@@ -133,7 +123,7 @@ def test_choosing_a_colour_updates_the_action_and_redraws_the_reply(slack, board
     assert redrawn.data["replace_original"] is True
     assert redrawn.data["text"].startswith("Your partner's actions")
     assert "✓ Updated A-1" in json.dumps(redrawn.data["blocks"], ensure_ascii=False)
-    fresh = _button(redrawn.data["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    fresh = find_button(redrawn.data["blocks"], slack_ids.OPERATION_RAG, "A-1")
     assert fresh["options"][0]["value"] == "A-1:2|red"  # drawn at the new version
     # The chairman's summary reflects it at once.
     assert "1 Green" in console.as_user(CHAIR).ask("rag").text
@@ -141,10 +131,10 @@ def test_choosing_a_colour_updates_the_action_and_redraws_the_reply(slack, board
 
 def test_the_same_choice_sent_twice_changes_the_register_once(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    select_ = _button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    select_ = find_button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
     before = len(_changes(board_engine, 1))
     for _ in range(2):
-        slack.click(COLP, select_, listing.response_url, choose=_option(select_, "red"))
+        slack.click(COLP, select_, listing.response_url, choose=rag_option(select_, "red"))
     assert len(_changes(board_engine, 1)) == before + 1
     assert _action(board_engine, 1).version == 2
     explained = [c for c in slack.stub.calls_to("response") if not c.data["replace_original"]]
@@ -158,8 +148,8 @@ def test_the_same_choice_sent_twice_changes_the_register_once(slack, board_engin
 def test_a_change_made_meanwhile_is_not_overwritten(slack, board_engine, console):
     listing = slack.command(COLP, "action status")
     assert not console.as_user(SECRETARIAT).ask("action update A-1 rag=red").error
-    select_ = _button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
-    slack.click(COLP, select_, listing.response_url, choose=_option(select_, "green"))
+    select_ = find_button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    slack.click(COLP, select_, listing.response_url, choose=rag_option(select_, "green"))
     assert _action(board_engine, 1).rag == "red"
     explanation = next(c for c in slack.stub.calls_to("response") if not c.data["replace_original"])
     assert explanation.data["response_type"] == "ephemeral"
@@ -173,10 +163,10 @@ def test_a_change_made_meanwhile_is_not_overwritten(slack, board_engine, console
 
 def test_someone_else_using_the_control_is_checked_as_the_command_is(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    select_ = _button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    select_ = find_button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
     before = len(_changes(board_engine, 1))
     for user in (CST, OBSERVER):
-        slack.click(user, select_, choose=_option(select_, "red"))
+        slack.click(user, select_, choose=rag_option(select_, "red"))
     assert len(_changes(board_engine, 1)) == before
     texts = [c.data["text"] for c in slack.stub.calls_to("response")]
     assert sum(t.startswith("⚠ You can't change A-1") for t in texts) == 2
@@ -184,7 +174,7 @@ def test_someone_else_using_the_control_is_checked_as_the_command_is(slack, boar
 
 def test_the_date_picker_changes_the_due_date(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    picker = _button(listing.json["blocks"], slack_ids.OPERATION_DUE, "A-1")
+    picker = find_button(listing.json["blocks"], slack_ids.OPERATION_DUE, "A-1")
     slack.click(COLP, picker, listing.response_url, choose="2027-03-31")
     assert str(_action(board_engine, 1).due_date) == "2027-03-31"
     assert _changes(board_engine, 1)[-1].field == "due_date"
@@ -202,9 +192,9 @@ def test_a_tampered_value_is_not_echoed_or_run(slack, board_engine):
 
 def test_a_tampered_source_is_never_run_as_a_command(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    select_ = _button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    select_ = find_button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
     forged = {**select_, "block_id": 'soc_ops|A-1:1|0|action done A-1 note="forged"'}
-    slack.click(COLP, forged, listing.response_url, choose=_option(select_, "green"))
+    slack.click(COLP, forged, listing.response_url, choose=rag_option(select_, "green"))
     assert _action(board_engine, 1).rag == "green"  # the choice, and only the choice
     (redrawn,) = slack.stub.calls_to("response")
     assert redrawn.data["text"].startswith("A-1: Dashboard")
@@ -215,7 +205,7 @@ def test_a_tampered_source_is_never_run_as_a_command(slack, board_engine):
 
 def test_mark_complete_asks_for_the_outcome_then_closes_the_action(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"),
+    slack.click(COLP, find_button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"),
                 listing.response_url)  # fmt: skip
     form = slack.stub.view()
     assert form["callback_id"] == slack_ids.VIEW_COMPLETE
@@ -235,7 +225,7 @@ def test_mark_complete_asks_for_the_outcome_then_closes_the_action(slack, board_
 
 def test_mark_complete_without_an_outcome_keeps_the_form_open_with_the_error(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"))
+    slack.click(COLP, find_button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"))
     answer = slack.submit(COLP, slack.stub.view(), {"outcome": "   "})
     errors = {"soc_field_outcome": "Say what the action achieved."}
     assert answer.json == {"response_action": "errors", "errors": errors}
@@ -244,7 +234,7 @@ def test_mark_complete_without_an_outcome_keeps_the_form_open_with_the_error(sla
 
 def test_the_same_completion_submitted_twice_closes_the_action_once(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"))
+    slack.click(COLP, find_button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"))
     form = slack.stub.view()
     before = len(_changes(board_engine, 1))
     assert slack.submit(COLP, form, {"outcome": "Done"}).body == ""
@@ -256,15 +246,15 @@ def test_the_same_completion_submitted_twice_closes_the_action_once(slack, board
 
 def test_choosing_blue_opens_the_mark_complete_form(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    select_ = _button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
-    slack.click(COLP, select_, choose=_option(select_, "blue"))
+    select_ = find_button(listing.json["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    slack.click(COLP, select_, choose=rag_option(select_, "blue"))
     assert slack.stub.view()["callback_id"] == slack_ids.VIEW_COMPLETE
     assert _action(board_engine, 1).rag == "amber"
 
 
 def test_add_note_records_the_note_as_an_update(slack, board_engine):
     listing = slack.command(COLP, "action status")
-    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_NOTE, "A-1"),
+    slack.click(COLP, find_button(listing.json["blocks"], slack_ids.OPERATION_NOTE, "A-1"),
                 listing.response_url)  # fmt: skip
     form = slack.stub.view()
     assert form["callback_id"] == slack_ids.VIEW_NOTE
@@ -277,7 +267,7 @@ def test_a_note_whose_action_changed_meanwhile_is_kept_in_the_form_to_send_again
     slack, board_engine, console
 ):
     listing = slack.command(COLP, "action status")
-    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_NOTE, "A-1"))
+    slack.click(COLP, find_button(listing.json["blocks"], slack_ids.OPERATION_NOTE, "A-1"))
     form = slack.stub.view()
     assert not console.as_user(SECRETARIAT).ask("action update A-1 rag=red").error
     answer = slack.submit(COLP, form, {"note": "Met the analysts"})
@@ -299,7 +289,7 @@ def test_mark_complete_drawn_before_a_change_starts_again_at_the_current_version
 ):
     listing = slack.command(COLP, "action status")
     assert not console.as_user(SECRETARIAT).ask("action update A-1 rag=red").error
-    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"),
+    slack.click(COLP, find_button(listing.json["blocks"], slack_ids.OPERATION_DONE, "A-1"),
                 listing.response_url)  # fmt: skip
     form = slack.stub.view()  # as updated once the click was checked
     assert json.loads(form["private_metadata"])["target"] == "A-1:2"
@@ -313,7 +303,7 @@ def test_mark_complete_drawn_before_a_change_starts_again_at_the_current_version
 def test_a_click_after_losing_permission_is_explained_in_the_form(slack, board_engine, console):
     listing = slack.command(COLP, "action status")
     assert not console.as_user(SECRETARIAT).ask("action update A-1 lead=CST").error
-    slack.click(COLP, _button(listing.json["blocks"], slack_ids.OPERATION_NOTE, "A-1"))
+    slack.click(COLP, find_button(listing.json["blocks"], slack_ids.OPERATION_NOTE, "A-1"))
     (update,) = slack.stub.calls_to("views.update")
     shown = json.dumps(slack.stub.view("views.update"), ensure_ascii=False)
     assert update.data["view_id"] == slack.stub.view()["id"]
@@ -348,8 +338,8 @@ def dm_slack(board_engine, settings, stub) -> SlackHarness:
 def test_a_colour_chosen_in_a_reminder_redraws_that_item_in_the_dm(
     dm_slack, reminder, board_engine
 ):
-    select_ = _button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
-    dm_slack.click(COLP, select_, choose=_option(select_, "green"), message=reminder)
+    select_ = find_button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    dm_slack.click(COLP, select_, choose=rag_option(select_, "green"), message=reminder)
     assert _action(board_engine, 1).rag == "green"
     (update,) = dm_slack.stub.calls_to("chat.update")
     assert (update.data["channel"], update.data["ts"]) == (reminder["channel"], reminder["ts"])
@@ -365,7 +355,7 @@ def test_a_colour_chosen_in_a_reminder_redraws_that_item_in_the_dm(
 def test_mark_complete_from_a_reminder_redraws_the_dm_after_the_form(
     dm_slack, reminder, board_engine
 ):
-    done = _button(reminder["blocks"], slack_ids.OPERATION_DONE, "A-1")
+    done = find_button(reminder["blocks"], slack_ids.OPERATION_DONE, "A-1")
     dm_slack.click(COLP, done, message=reminder)
     assert dm_slack.submit(COLP, dm_slack.stub.view(), {"outcome": "Live"}).body == ""
     assert _action(board_engine, 1).rag == "blue"
@@ -377,7 +367,7 @@ def test_mark_complete_from_a_reminder_redraws_the_dm_after_the_form(
 
 def test_an_older_control_never_reopens_an_action_completed_since(dm_slack, reminder, board_engine):
     assert dm_slack.command(COLP, 'action done A-1 note="Live"').text.startswith("Updated A-1")
-    select_ = _button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    select_ = find_button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
     # A control drawn without a version, as by older versions of the app.
     dm_slack.click(COLP, select_, choose="A-1|green", message=reminder)
     assert _action(board_engine, 1).rag == "blue"
@@ -388,10 +378,10 @@ def test_an_older_control_never_reopens_an_action_completed_since(dm_slack, remi
 def test_a_reminder_click_after_someone_else_changed_the_action_is_refused(
     dm_slack, reminder, board_engine
 ):
-    select_ = _button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
+    select_ = find_button(reminder["blocks"], slack_ids.OPERATION_RAG, "A-1")
     assert "A-1:1|green" in json.dumps(select_)  # the DM's controls carry the version shown
     assert dm_slack.command(COLP, "action update A-1 due=31/03/2027").text.startswith("Updated")
-    dm_slack.click(COLP, select_, choose=_option(select_, "green"), message=reminder)
+    dm_slack.click(COLP, select_, choose=rag_option(select_, "green"), message=reminder)
     assert _action(board_engine, 1).rag == "amber"  # nothing overwritten
     told = [c.data.get("text", "") for c in dm_slack.stub.calls_to("response")]
     assert any("changed" in text and "A-1" in text for text in told), told

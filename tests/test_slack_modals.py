@@ -6,10 +6,9 @@ from sqlmodel import Session, select
 
 from bot.slack import ids as slack_ids
 from bot.slack.render.blocks import MAX_HOME_BLOCKS
-from models.boards import list_areas
-from models.people import find_partner
 from models.tables import Action, ActionChange
 from tests.conftest import COLP, CST, OBSERVER, SECRETARIAT
+from tests.slack_fixtures import modal_ids
 from tests.slack_stub import buttons_in
 
 pytest_plugins = ("tests.slack_fixtures",)
@@ -25,15 +24,6 @@ def _changes(engine, number: int) -> list[ActionChange]:
         action_id = _action(engine, number).id
         query = select(ActionChange).where(ActionChange.action_id == action_id)
         return list(session.exec(query.order_by(ActionChange.id)))
-
-
-def _ids(engine) -> tuple[int, int, int]:
-    """The ids of the Cyber attack area, CoLP and Trading Standards."""
-    with Session(engine) as session:
-        cyber = next(a for a in list_areas(session=session, board_id=1) if a.name == "Cyber attack")
-        colp = find_partner(session=session, board_id=1, text="CoLP")
-        trading = find_partner(session=session, board_id=1, text="Trading Standards")
-        return cyber.id, colp.id, trading.id
 
 
 def _inputs(view: dict) -> dict[str, dict]:
@@ -67,7 +57,7 @@ def test_action_add_opens_the_form_before_reading_the_database(slack):
 
 def test_the_add_form_adds_the_action(slack, board_engine):
     slack.command(SECRETARIAT, "action add")
-    cyber, colp, trading = _ids(board_engine)
+    cyber, colp, trading = modal_ids(board_engine)
     answer = slack.submit(SECRETARIAT, slack.stub.view(), {
         "area": str(cyber), "lead": [str(colp), str(trading)], "title": "Phishing drill",
         "action": "Run it & report <back>", "strand": ["protect", "prevent"], "due": "2027-03-31",
@@ -163,7 +153,7 @@ def test_the_secretariat_edits_area_leads_and_confidentiality(slack, board_engin
     form = slack.stub.view()
     inputs = _inputs(form)
     assert {"area", "lead", "confidential"} <= set(inputs)
-    cyber, colp, trading = _ids(board_engine)
+    cyber, colp, trading = modal_ids(board_engine)
     assert [o["value"] for o in inputs["lead"]["initial_options"]] == [str(colp)]
     slack.submit(SECRETARIAT, form, {"lead": [str(trading)], "confidential": ["yes"]})
     action = _action(board_engine, 1)
@@ -176,7 +166,7 @@ def test_a_forged_admin_field_from_a_partner_is_refused_as_the_command_refuses_i
 ):
     slack.command(COLP, "action edit A-1")
     form = slack.stub.view()
-    cyber, _, trading = _ids(board_engine)
+    cyber, _, trading = modal_ids(board_engine)
     forged = {**form, "blocks": [*form["blocks"], {
         "type": "input", "block_id": "soc_field_lead",
         "element": {"type": "multi_static_select", "action_id": "value",

@@ -11,22 +11,10 @@ from slack_sdk.errors import SlackApiError
 import bot.slack.uploads
 from bot.slack.server import create_wsgi_app
 from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT
+from tests.slack_fixtures import UPLOAD_STEPS, upload_calls, uploaded_bytes
 from tests.slack_stub import CHANNEL, SlackHarness, slack_settings
 
 pytest_plugins = ("tests.slack_fixtures",)
-
-UPLOAD_STEPS = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
-
-
-def upload_calls(stub) -> list[str]:
-    """The upload API calls the stand-in received, in order."""
-    return [c.method for c in stub.calls if c.method in UPLOAD_STEPS]
-
-
-def uploaded_bytes(stub) -> bytes:
-    """The bytes POSTed to the (only) upload_url."""
-    [call] = stub.calls_to("upload")
-    return stub.uploads[call.path]
 
 
 def test_chair_posts_the_chart_in_the_channel(slack, stub):
@@ -47,18 +35,24 @@ def test_chair_posts_the_chart_in_the_channel(slack, stub):
 
 def test_the_command_is_acknowledged_before_the_upload_starts(slack, stub, monkeypatch):
     gate, real_upload = threading.Event(), bot.slack.uploads.upload
+    reached, finished = threading.Event(), threading.Event()
 
     def held_upload(*args, **kwargs):
-        gate.wait(10)
-        return real_upload(*args, **kwargs)
+        reached.set()
+        gate.wait(10)  # the bound only stops a broken test hanging
+        try:
+            return real_upload(*args, **kwargs)
+        finally:
+            finished.set()
 
     monkeypatch.setattr(bot.slack.uploads, "upload", held_upload)
-    started = time.monotonic()
     answer = slack.command(CHAIR, "rag chart")
-    assert time.monotonic() - started < 3, "the acknowledgement waited for the upload"
+    assert not finished.is_set(), "the acknowledgement waited for the upload"
     assert answer.status == 200 and answer.json["response_type"] == "in_channel"
     assert upload_calls(stub) == []  # nothing uploaded yet: the reply went first
+    assert reached.wait(10), "the upload never started"
     gate.set()
+    assert finished.wait(10)
     stub.wait_for("files.completeUploadExternal")
     assert upload_calls(stub) == UPLOAD_STEPS
 

@@ -2,19 +2,20 @@
 
 import sqlite3
 import threading
-import time
 
 from handlers.commands import is_read_only
 from handlers.run import run_command
 from tests.conftest import COLP, LONDON, NOW
 
 
-def _hold_write_lock(path: str, seconds: float, started: threading.Event) -> None:
+def _hold_write_lock(path: str, started: threading.Event, release: threading.Event,
+                     events: list[str]) -> None:  # fmt: skip
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("BEGIN IMMEDIATE")
     started.set()
-    time.sleep(seconds)
+    release.wait(30)  # the bound only stops a broken test hanging
     connection.execute("ROLLBACK")
+    events.append("writer released the lock")
     connection.close()
 
 
@@ -23,32 +24,49 @@ def _ask(engine, settings, text):
                        now=NOW, tz=LONDON)  # fmt: skip
 
 
-def test_status_and_rag_read_while_another_process_writes(board_engine, settings):
-    started = threading.Event()
+def _start_writer(settings) -> tuple[threading.Thread, threading.Event, list[str]]:
+    started, release, events = threading.Event(), threading.Event(), []
     path = settings.database_url.removeprefix("sqlite:///")
-    holder = threading.Thread(target=_hold_write_lock, args=(path, 1.5, started))
+    holder = threading.Thread(target=_hold_write_lock, args=(path, started, release, events))
     holder.start()
-    started.wait()
-    began = time.monotonic()
-    replies = [_ask(board_engine, settings, text) for text in ("action status all", "rag")]
-    waited = time.monotonic() - began
+    assert started.wait(10)
+    return holder, release, events
+
+
+def test_status_and_rag_read_while_another_process_writes(board_engine, settings):
+    holder, release, events = _start_writer(settings)
+    replies = []
+
+    def read() -> None:
+        replies.extend(_ask(board_engine, settings, text) for text in ("action status all", "rag"))
+        events.append("reads done")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(10)  # the writer holds its lock until released below
+    release.set()
     holder.join()
-    assert not any(r.error for r in replies)
-    assert waited < 1.0, f"readers waited {waited:.2f}s for the writer"
+    reader.join()
+    assert events == ["reads done", "writer released the lock"], "readers waited for the writer"
+    assert len(replies) == 2 and not any(r.error for r in replies)
 
 
 def test_updates_wait_for_the_writer_and_then_apply(board_engine, settings):
-    started = threading.Event()
-    path = settings.database_url.removeprefix("sqlite:///")
-    holder = threading.Thread(target=_hold_write_lock, args=(path, 0.5, started))
-    holder.start()
-    started.wait()
-    began = time.monotonic()
-    reply = _ask(board_engine, settings, 'action note A-1 "waited my turn"')
-    waited = time.monotonic() - began
+    holder, release, events = _start_writer(settings)
+    replies = []
+
+    def update() -> None:
+        replies.append(_ask(board_engine, settings, 'action note A-1 "waited my turn"'))
+        events.append("update applied")
+
+    updater = threading.Thread(target=update)
+    updater.start()
+    updater.join(0.5)  # give the update time to run into the lock (no timing is asserted)
+    release.set()
     holder.join()
-    assert not reply.error, reply.title
-    assert waited >= 0.4
+    updater.join()
+    assert events == ["writer released the lock", "update applied"]
+    assert not replies[0].error, replies[0].title
 
 
 def test_only_listed_commands_count_as_reads():

@@ -133,6 +133,9 @@ def test_a_member_on_teams_is_reminded_in_their_personal_chat(teams, connector, 
     assert [c.path for c in reminders] == [
         f"/v3/conversations/a:personal-29:{object_id(COLP)}/activities"]  # fmt: skip
     assert COLP not in slack.received()
+    # Written for Teams: the hints show how a command is typed there.
+    body = json.dumps(reminders[0].body)
+    assert "@soc action" in body and "/soc" not in body
     with Session(engine) as session:
         rows = session.exec(select(ReminderDelivery)).all()
     teams_rows = [r for r in rows if r.address.startswith("teams:")]

@@ -5,20 +5,17 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
 from sqlmodel import Session, select
 
 from bot.cli.main import main
 from bot.config import SettingsError
-from bot.senders.reminders import ReminderSender
 from bot.setup import ANNEX_B, PARTNERS, import_file
-from bot.slack.courier import EVENT_TYPE, reminder_client, slack_couriers
+from bot.slack.courier import EVENT_TYPE
 from bot.worker import WorkerOptions, tick, worker_options
 from handlers.meetings.commands import top_up_meetings
 from handlers.meetings.rules import parse_meeting_rule
@@ -43,17 +40,21 @@ from tests.conftest import (
     TRADING,
     fresh_postgres_database,
 )
-from tests.slack_stub import slack_settings
-from tests.test_reminders import CONTACTS, FIVE_DAYS, ONE_DAY
+from tests.worker_fixtures import (
+    CONTACTS,
+    FIVE_DAYS,
+    ONE_DAY,
+    Killed,
+    crash_after_first_send,
+    dms,
+    make_sender,
+    race,
+    slow_slack,
+)
 
 pytest_plugins = ("tests.slack_fixtures",)
 
-FAST = FixedValueRetryIntervalCalculator(0.01)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class Killed(BaseException):
-    """The process dying: nothing after it runs (not even `except Exception`)."""
 
 
 @pytest.fixture
@@ -62,20 +63,6 @@ def board(console):
     console.as_user(SECRETARIAT)
     assert not console.ask('meeting schedule "second tuesday 10:00"').error
     return console
-
-
-def make_sender(engine, settings, stub, *, lease=timedelta(minutes=10), chunk=25):
-    """A sender talking to the stand-in, with fast retries."""
-    client = reminder_client(slack_settings(settings, stub), retry_interval=FAST)
-    return ReminderSender(engine, slack_couriers(client, LONDON), LONDON, lease=lease, chunk=chunk)
-
-
-def dms(stub) -> dict[str, list[dict]]:
-    """Delivered messages by Slack user (their DM channel is D + the id without its U)."""
-    found: dict[str, list[dict]] = {}
-    for message in stub.delivered():
-        found.setdefault("U" + message["channel"][1:], []).append(message)
-    return found
 
 
 def ledger(engine) -> list[ReminderDelivery]:
@@ -242,21 +229,6 @@ def test_a_permanent_failure_is_recorded_and_the_secretariat_told_once(board, se
 # --- crashes and restarts -----------------------------------------------------------------------
 
 
-def crash_after_first_send(sender) -> None:
-    """Make the sender's process die right after Slack accepted its first message."""
-    post = sender.couriers["slack"].client.chat_postMessage
-    dead = []
-
-    def post_then_die(**kwargs):
-        if dead:
-            raise Killed("the process is gone: nothing more is sent")
-        post(**kwargs)
-        dead.append(True)
-        raise Killed("killed between chat.postMessage and the ledger update")
-
-    sender.couriers["slack"].client.chat_postMessage = post_then_die
-
-
 def test_a_restart_after_a_crash_between_send_and_ledger_does_not_resend(board, settings, stub):
     crashing = make_sender(board.engine, settings, stub)
     crash_after_first_send(crashing)
@@ -306,39 +278,6 @@ def test_a_claim_overtaken_by_a_later_point_is_superseded_not_sent(board, settin
 
 
 # --- two workers at once -------------------------------------------------------------------------
-
-
-def race(senders, now) -> list:
-    """Run one pass on each sender at the same moment, in threads; their reports."""
-    start = threading.Barrier(len(senders))
-    reports = [None] * len(senders)
-    errors = []
-
-    def run(index, sender) -> None:
-        start.wait()
-        try:
-            reports[index] = sender.run_pass(now)
-        except Exception as error:  # noqa: BLE001
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
-    return reports
-
-
-def slow_slack(stub) -> None:
-    """Make Slack answer each message after 20 ms, so two workers overlap."""
-    original = stub._direct
-
-    def slowly(call):
-        time.sleep(0.02)
-        return original(call)
-
-    stub._direct = slowly
 
 
 def test_two_workers_send_every_reminder_exactly_once(board, settings, stub):

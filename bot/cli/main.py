@@ -21,7 +21,7 @@ from bot.cli.reports import HANDLERS as REPORT_HANDLERS
 from bot.cli.reports import add_parsers as add_report_parsers
 from bot.config import Settings, SettingsError, load_settings
 from bot.database_errors import explain_database_error
-from bot.setup import NotMigrated, ensure_board, import_file, open_engine
+from bot.setup import NotMigrated, board_session, ensure_board, import_file, open_engine
 from bot.teams.cli import HANDLERS as TEAMS_HANDLERS
 from bot.teams.cli import add_parsers as add_teams_parsers
 from handlers.errors import CommandError
@@ -173,10 +173,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _partner(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_engine(settings)
-    ensure_board(engine, settings)
-    with session_scope(engine) as session:
-        board = get_board(session=session, slug=settings.board_slug)
+    with board_session(settings) as (session, board):
         if args.partner_action == "list":
             for p in list_partners(session=session, board_id=board.id):
                 print(

@@ -11,12 +11,10 @@ from sqlmodel import Session
 
 from bot.cli.console import in_cli_syntax
 from bot.config import Settings
-from bot.setup import ensure_board, open_engine
+from bot.setup import board_session
 from handlers.errors import CommandError
 from handlers.register.admin import set_member
 from handlers.text.vocab import parse_user_id
-from models.boards import get_board
-from models.db import session_scope
 from models.people import (
     SLACK,
     IdentityTaken,
@@ -62,10 +60,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _member(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_engine(settings)
-    ensure_board(engine, settings)
-    with session_scope(engine) as session:
-        board = get_board(session=session, slug=settings.board_slug)
+    with board_session(settings) as (session, board):
         if args.member_action == "list":
             partners = {p.id: p.name for p in list_partners(session=session, board_id=board.id)}
             identities = identities_by_member(session=session, board_id=board.id)

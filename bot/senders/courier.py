@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from handlers.context import Surface
 from handlers.replies import Reply
 
 
@@ -57,6 +58,8 @@ class Courier(Protocol):
     channel: str
     # Whether `find_sent` can tell if a message went out (Slack: message metadata; Teams: no).
     can_find_sent: bool
+    # How commands are typed on this channel, for the hints in the messages it carries.
+    surface: Surface
 
     def send(self, to: Address, reply: Reply, key: str) -> Result:
         """Send `reply` to a person's direct chat, marked with the ledger `key`."""

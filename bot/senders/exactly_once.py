@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.senders.courier import Address, Couriers, Result
+from handlers.context import Surface
 from handlers.replies import Reply
 from models.db import session_scope
 from models.ledger import (
@@ -58,9 +59,11 @@ log = logging.getLogger(__name__)
 
 RESENT_LINE = "Sent again after an interruption: you may have this message twice."
 Clock = Callable[[], datetime]
-# For a claim taken over and not found sent: who gets it now, the message (None: it should not go
-# out any more) and, if not, why.
-ResendContent = Callable[[LedgerRow], tuple[Member | None, Reply | None, str]]
+# The message as written for a recipient's surface (None: nothing to send any more).
+Writer = Callable[[Surface], Reply | None]
+# For a claim taken over and not found sent: who gets it now, the message's writer (None: it
+# should not go out any more) and, if not, why.
+ResendContent = Callable[[LedgerRow], tuple[Member | None, Writer | None, str]]
 
 
 @dataclass(frozen=True)
@@ -196,12 +199,15 @@ class LedgerSender:
             if found is not None:
                 self.finish([outcome_of(row.id, sent_to, found)], token)
                 return Recovered(found, reconciled=found.status == SENT)
-        member, reply, reason = content(row)
+        member, write, reason = content(row)
         to = recipients.address(member) if member is not None else None
-        if reply is None:
+        reply = None if write is None or to is None else write(self.couriers[to.channel].surface)
+        if write is None:
             result = Result(SUPERSEDED, error=reason)
         elif to is None:
             result = Result(FAILED, error=recipients.unreachable(member) if member else reason)
+        elif reply is None:
+            result = Result(SUPERSEDED, error="nothing left to report when it was retried")
         else:
             if unsure:
                 reply = replace(reply, notice=f"{RESENT_LINE} {reply.notice}".strip())

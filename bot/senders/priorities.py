@@ -15,10 +15,9 @@ from sqlmodel import Session
 
 from bot.plain_text import render_text
 from bot.senders.courier import Couriers
-from bot.senders.exactly_once import LedgerSender, Recipients
+from bot.senders.exactly_once import LedgerSender, Recipients, Writer
 from bot.senders.reminders import DEFAULT_LEASE, Clock, PassReport, ReminderSender, utc_now
 from handlers.priorities.invitations import Invitation, plan_invitations, redo_invitation
-from handlers.replies import Reply
 from models.boards import get_board
 from models.db import reader
 from models.ledger import CLAIMED, FAILED, LedgerRow, new_row, open_rows
@@ -113,7 +112,8 @@ class PrioritySender:
             elif to is None:
                 report.count(FAILED, recipients.unreachable(invitation.send_to))
             else:
-                result = self.ledger.send(row_id, to, invitation.reply, invitation.key, token)
+                reply = invitation.reply_for(self.couriers[to.channel].surface)
+                result = self.ledger.send(row_id, to, reply, invitation.key, token)
                 report.count(result.status, result.error)
 
     def _recover(
@@ -125,14 +125,15 @@ class PrioritySender:
         recipients: Recipients,
         report: PassReport,
     ) -> None:
-        def content(row: LedgerRow) -> tuple[Member | None, Reply | None, str]:
+        def content(row: LedgerRow) -> tuple[Member | None, Writer | None, str]:
             with Session(reader(self.engine), expire_on_commit=False) as session:
                 redo = redo_invitation(session, board, row, now)
                 if isinstance(redo, str):
                     return None, None, redo
-                # The recipient may be away now: their deputy gets it. Written before the
-                # session closes (the reply reads the register).
-                return redo.send_to, redo.reply, ""
+                # The recipient may be away now: their deputy gets it. Written for every
+                # channel before the session closes (the reply reads the register).
+                written = {c.surface: redo.reply_for(c.surface) for c in self.couriers.values()}
+                return redo.send_to, written.get, ""
 
         report.count_recovered(self.ledger.recover(row, token, recipients, content))
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.senders.courier import Address, Couriers, Result
-from bot.senders.exactly_once import LedgerSender, Recipients, Recovered, outcome_of
+from bot.senders.exactly_once import LedgerSender, Recipients, Recovered, Writer, outcome_of
 from handlers.meetings.reminder_messages import failure_notice, when
 from handlers.meetings.reminders import Delivery, ReminderPlan, plan_reminders
 from handlers.replies import Reply
@@ -171,7 +171,11 @@ class ReminderSender:
                     chunk = fresh[start : start + self.chunk]
                     claimed = self._claim(board, chunk, token, recipients, report)
                     sending = [
-                        (row_id, to, courier.submit(self.ledger.deliver, to, d.reply, d.key))
+                        (
+                            row_id,
+                            to,
+                            courier.submit(self.ledger.deliver, to, self._written(d, to), d.key),
+                        )
                         for row_id, d, to in claimed
                     ]
                     self._settle(waiting, token, report)
@@ -181,6 +185,10 @@ class ReminderSender:
                 # As if the process died here: nothing queued goes out; the claims stay open.
                 courier.shutdown(wait=True, cancel_futures=True)
                 raise
+
+    def _written(self, delivery: Delivery, to: Address) -> Reply | None:
+        """The delivery's message as written for the recipient's channel (its command prefix)."""
+        return delivery.reply_for(self.couriers[to.channel].surface)
 
     def _claim(
         self,
@@ -243,14 +251,14 @@ class ReminderSender:
     ) -> None:
         """Take over a retry or an abandoned claim: reconcile, then resend or settle."""
 
-        def content(row: ReminderDelivery) -> tuple[Member | None, Reply | None, str]:
+        def content(row: ReminderDelivery) -> tuple[Member | None, Writer | None, str]:
             return self._resend_content(board, plan, row)
 
         report.count_recovered(self.ledger.recover(row, token, recipients, content))
 
     def _resend_content(
         self, board: Board, plan: ReminderPlan, row: ReminderDelivery
-    ) -> tuple[Member | None, Reply | None, str]:
+    ) -> tuple[Member | None, Writer | None, str]:
         """Who gets the message now and what it says (from the register as it is now)."""
         if row.kind == FAILURES:
             with Session(self.engine, expire_on_commit=False) as session:
@@ -259,7 +267,7 @@ class ReminderSender:
                 members = {m.id: m for m in list_members(session=session, board_id=board.id)}
             names = {member_id: m.display_name for member_id, m in members.items()}
             notice = failure_notice(told, names, starts, self.tz)
-            return members.get(row.recipient_member_id), notice, ""
+            return members.get(row.recipient_member_id), lambda _surface: notice, ""
         delivery = plan.by_key().get(key_of(row))
         if delivery is None:
             point = plan.due.get(row.meeting_id)
@@ -272,7 +280,7 @@ class ReminderSender:
         if not delivery.has_message:
             return None, None, "nothing left to report when it was retried"
         # The recipient may have changed (away, back): send to whoever should have it now.
-        return delivery.send_to, delivery.reply, ""
+        return delivery.send_to, delivery.reply_for, ""
 
     def _report_failures(
         self, board: Board, token: str, recipients: Recipients, report: PassReport

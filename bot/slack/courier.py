@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from bot.config import Settings
 from bot.senders.courier import Address, Result
 from bot.slack.render.blocks import fallback_text, render_blocks
+from bot.slack.surface import SLACK
 from handlers.replies import Item, Reply, Section
 from models.ledger import FAILED, RETRY, SENT
 
@@ -92,6 +93,7 @@ class SlackCourier:
 
     channel = CHANNEL
     can_find_sent = True
+    surface = SLACK
 
     def __init__(self, client: WebClient, tz: ZoneInfo) -> None:
         self.client, self.tz = client, tz

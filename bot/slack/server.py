@@ -16,6 +16,7 @@ from bot.slack.app import create_app
 from bot.slack.http_request import from_flask
 from bot.slack.ids import EVENTS_PATH
 from bot.slack.listeners.respond import failure_text, report_failure
+from models.db import ping
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,7 @@ def create_wsgi_app(
     @web.get("/healthz")
     def healthz():
         try:
-            # A raw DBAPI connection: no "begin" hook, so no SQLite write lock for a health check.
-            connection = engine.raw_connection()
-            try:
-                cursor = connection.cursor()
-                cursor.execute("SELECT 1")
-                cursor.close()
-            finally:
-                connection.close()
+            ping(engine)
         except Exception:  # noqa: BLE001  (any failure means "not healthy")
             log.warning("health check: database unavailable", exc_info=True)
             return {"ok": False, "database": "unavailable"}, 503

@@ -12,6 +12,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from bot.plain_text import format_value, render_text
+from bot.rag_marks import RAG_DISPLAY, RAG_LEGEND
 from bot.teams import ids
 from handlers.register.actions import NOTE_LIMIT
 from handlers.replies import Fact, Item, Page, Reply, Section
@@ -26,14 +27,6 @@ MAX_CARD_BYTES = 26_000
 TEXT_LIMIT = 4_000  # one text run; longer text is cut with an ellipsis
 FALLBACK_TEXT = 1_000  # UTF-8 bytes; notifications show far less
 
-RAG_DISPLAY = {
-    Rag.RED: "🔴 Red",
-    Rag.AMBER: "🟠 Amber",
-    Rag.GREEN: "🟢 Green",
-    Rag.BLUE: "🔵 Blue",
-    Rag.NONE: "⚪ Not rated",
-}
-RAG_LEGEND = "🔴 Red · 🟠 Amber · 🟢 Green · 🔵 Blue = complete · ⚪ Not rated"
 # Blue is not offered here: closing needs the outcome, which "Mark complete" asks for.
 RAG_CHOICES = (Rag.RED, Rag.AMBER, Rag.GREEN)
 CONTROL_LABELS = {"rag": "Save RAG", "done": "Mark complete", "note": "Add note",

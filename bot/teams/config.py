@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config import SettingsError
+from bot.config import SettingsError, missing_settings_error
 
 SDK_PREFIX = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__"
 DEFAULT_PORT = 3978
@@ -48,14 +48,11 @@ class TeamsSettings:
             if not value
         ]
         if missing:
-            raise SettingsError(
-                "Missing setting"
-                + ("s" if len(missing) > 1 else "")
-                + ": "
-                + ", ".join(missing)
-                + ". Teams requests are authenticated with the Entra app registration (see the "
+            raise missing_settings_error(
+                missing,
+                "Teams requests are authenticated with the Entra app registration (see the "
                 'README\'s "Run it in Teams"); for a local test without Teams, set '
-                "TEAMS_ANONYMOUS=true."
+                "TEAMS_ANONYMOUS=true.",
             )
 
     def sdk_configuration(self) -> dict:

@@ -34,6 +34,7 @@ from bot.teams.config import TeamsSettings
 from bot.teams.connector import ConnectorError, with_retries
 from bot.teams.identities import stored_conversation
 from bot.teams.ids import CHANNEL
+from bot.teams.surface import TEAMS
 from handlers.replies import Reply
 from models.ledger import FAILED, RETRY, SENT
 
@@ -52,6 +53,7 @@ class TeamsCourier:
 
     channel = CHANNEL
     can_find_sent = False
+    surface = TEAMS
 
     def __init__(
         self,

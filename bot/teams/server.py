@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from bot.teams.app import TeamsBot
 from bot.teams.config import LOOPBACK, TeamsSettings
 from bot.teams.ids import HEALTH_PATH, MESSAGES_PATH
+from models.db import ping
 
 log = logging.getLogger(__name__)
 BOT_KEY = web.AppKey("teams_bot", TeamsBot)
@@ -45,18 +46,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers, 503 when it does not."""
     engine = request.app[BOT_KEY].runtime.engine
-
-    def ping() -> None:
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-        finally:
-            connection.close()
-
     try:
-        await asyncio.to_thread(ping)
+        await asyncio.to_thread(ping, engine)
     except Exception:  # noqa: BLE001  (any failure means "not healthy")
         log.warning("health check: database unavailable", exc_info=True)
         return web.json_response({"ok": False, "database": "unavailable"}, status=503)

@@ -278,6 +278,19 @@ def export_json(records: list[dict]) -> str:
     return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
 
 
+def annex_b_text_cells(record: dict) -> list[str]:
+    """A record's text cells in Annex B order, from the reference to the expected outcomes."""
+    return [
+        record["ref"],
+        record["area"],
+        record["issue"],
+        "\n".join(record["leads"]),
+        record["action"],
+        record["barriers"],
+        record["outcomes"],
+    ]
+
+
 def export_csv(records: list[dict]) -> str:
     """The records in the Annex B column layout, plus reference, strands, due date, confidential."""
     out = io.StringIO()
@@ -285,13 +298,7 @@ def export_csv(records: list[dict]) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in records:
         cells = [
-            r["ref"],
-            r["area"],
-            r["issue"],
-            "\n".join(r["leads"]),
-            r["action"],
-            r["barriers"],
-            r["outcomes"],
+            *annex_b_text_cells(r),
             RAG_WORD[Rag(r["rag"])],
             ",".join(r["strands"]),
             r["due"] or "",

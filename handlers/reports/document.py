@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from handlers.register.import_export import CSV_COLUMNS
+from handlers.register.import_export import CSV_COLUMNS, annex_b_text_cells
 from handlers.register.summary import RAG_ORDER
 from handlers.reports.papers import MeetingPack, QuarterlyReport, RegisterExport, safe_filename
 from handlers.reports.snapshot import ActionLine, ChartData, Group, Move, PartnerLine, Update
@@ -229,13 +229,7 @@ def register_paper(export: RegisterExport, tz: ZoneInfo) -> Paper:
     rows = []
     for r in export.records:
         row = [
-            r["ref"],
-            r["area"],
-            r["issue"],
-            "\n".join(r["leads"]),
-            r["action"],
-            r["barriers"],
-            r["outcomes"],
+            *annex_b_text_cells(r),
             r["rag"],
             ", ".join(s.title() for s in r["strands"]),
             date.fromisoformat(r["due"]) if r["due"] else None,

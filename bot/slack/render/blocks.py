@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.plain_text import format_value, render_text
+from bot.rag_marks import RAG_DISPLAY, RAG_LEGEND
 from bot.slack import ids as slack_ids
 from handlers.priorities.forms import ANSWER
 from handlers.replies import Fact, Item, Mention, Operation, Page, Reply, Section, Value
@@ -20,14 +21,6 @@ MAX_FIELDS = 10
 BUTTON_VALUE = 2000
 FALLBACK_TEXT = 3000  # the notification text; Slack accepts more but shows far less
 
-RAG_DISPLAY = {
-    Rag.RED: "🔴 Red",
-    Rag.AMBER: "🟠 Amber",
-    Rag.GREEN: "🟢 Green",
-    Rag.BLUE: "🔵 Blue",
-    Rag.NONE: "⚪ Not rated",
-}
-RAG_LEGEND = "🔴 Red · 🟠 Amber · 🟢 Green · 🔵 Blue = complete · ⚪ Not rated"
 # The RAG select offers these; Blue opens the "Mark complete" form, as closing needs the outcome.
 RAG_CHOICES = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE)
 RAG_CHOICE_LABELS = {**RAG_DISPLAY, Rag.BLUE: "🔵 Blue (complete)…"}
