@@ -34,6 +34,7 @@ format: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/slack_bench.py
 	$(BIN)/python bench/reminder_bench.py
+	$(BIN)/python bench/boards_bench.py
 
 clean:
 	rm -rf $(VENV) soc-demo.db* .pytest_cache .ruff_cache

@@ -50,13 +50,14 @@ def build_register(path: Path, actions: int, seed: int = 3) -> Settings:
         partners = [p.id for p in list_partners(session=session, board_id=board.id)]
         first = 1 + max((a.number for a in session.query(Action).all()), default=0)
         for start in range(0, actions, BATCH):
-            _insert_batch(session, board.id, first + start, min(BATCH, actions - start),
+            insert_actions(session, board.id, first + start, min(BATCH, actions - start),
                           areas, partners, meeting_at, rng)  # fmt: skip
     engine.dispose()
     return settings
 
 
-def _insert_batch(session, board_id, first, count, areas, partners, meeting_at, rng) -> None:
+def insert_actions(session, board_id, first, count, areas, partners, meeting_at, rng) -> None:
+    """Bulk-insert actions numbered from `first` (leads, strands and history with them)."""
     rows = []
     for number in range(first, first + count):
         created = NOW - timedelta(days=rng.randint(1, 400))
@@ -72,7 +73,8 @@ def _insert_batch(session, board_id, first, count, areas, partners, meeting_at, 
         })  # fmt: skip
     session.execute(insert(Action), rows)
     session.flush()
-    ids = dict(session.query(Action.number, Action.id).filter(Action.number >= first).all())
+    ids = dict(session.query(Action.number, Action.id)
+               .filter(Action.board_id == board_id, Action.number >= first).all())  # fmt: skip
     leads, strands, changes = [], [], []
     for row in rows:
         action_id = ids[row["number"]]

@@ -20,11 +20,8 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -32,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from slack_sdk.http_retry import FixedValueRetryIntervalCalculator  # noqa: E402
-from sqlalchemy import event, insert, make_url, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from bench.databases import QueryCounter, scratch_database  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.senders.exactly_once import Recipients  # noqa: E402
 from bot.senders.reminders import ReminderSender  # noqa: E402
@@ -43,7 +41,7 @@ from bot.slack.courier import reminder_client, slack_couriers  # noqa: E402
 from handlers.meetings.commands import top_up_meetings  # noqa: E402
 from handlers.meetings.rules import parse_meeting_rule  # noqa: E402
 from models.boards import get_board, list_areas  # noqa: E402
-from models.db import make_engine, normalise_database_url, session_scope  # noqa: E402
+from models.db import make_engine, session_scope  # noqa: E402
 from models.meetings import add_meeting  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.schedule import save_schedule  # noqa: E402
@@ -117,25 +115,8 @@ def build(database_url: str, actions: int, contacts: int, seed: int = 4) -> None
         rule = parse_meeting_rule(LONDON_RULE, today=NOW.date())
         save_schedule(session=session, board_id=board.id, now=NOW, rule=rule.rule,
                       meeting_time="10:00", anchor=NOW.date())  # fmt: skip
-        top_up_meetings(session, board, NOW, settings.tz)
+        top_up_meetings(session, board, NOW)
     engine.dispose()
-
-
-class QueryCounter:
-    """Counts SQL statements sent on an engine while active."""
-
-    def __init__(self, engine) -> None:
-        self.engine, self.count = engine, 0
-
-    def __enter__(self) -> "QueryCounter":
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *args) -> None:
-        self.count += 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--database-url", help="a PostgreSQL server (a database is made there)")
     args = parser.parse_args(argv)
-    with _database(args.database_url) as url:
+    with scratch_database(args.database_url, f"soc_reminder_bench_{uuid.uuid4().hex[:8]}") as url:
         started = time.perf_counter()
         build(url, args.actions, args.contacts)
         print(f"register: {args.actions:,} actions, {args.contacts} lead-partner contacts on "
@@ -232,28 +213,6 @@ def _empty_ledger(engine) -> None:
     with Session(engine) as session:
         session.exec(text("DELETE FROM reminderdelivery"))
         session.commit()
-
-
-@contextmanager
-def _database(server_url: str | None) -> Iterator[str]:
-    """A fresh SQLite file, or a database of its own on the PostgreSQL server (dropped after)."""
-    if not server_url:
-        yield f"sqlite:///{tempfile.mkdtemp()}/reminders.db"
-        return
-    name = f"soc_reminder_bench_{uuid.uuid4().hex[:8]}"
-    server = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield (
-            make_url(normalise_database_url(server_url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 if __name__ == "__main__":

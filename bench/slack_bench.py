@@ -11,27 +11,27 @@ from 8 concurrent clients for throughput, and reads each web worker's RSS. Print
 """
 
 import argparse
-import http.client
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.register import CHAIR, build_register  # noqa: E402
-from bot.slack.ids import EVENTS_PATH, SOC_COMMAND  # noqa: E402
-from tests.slack_stub import BOT_TOKEN, SIGNING_SECRET, SlackStub, sign  # noqa: E402
-
-COMMANDS = ("action status all", "rag")
-WORKING = "Working on it"
+from bench.slack_http import (  # noqa: E402
+    COMMANDS,
+    Ask,
+    Client,
+    median_p99,
+    running_server,
+    sequential,
+    throughput,
+    worker_rss_mb,
+)
+from tests.slack_stub import BOT_TOKEN, SIGNING_SECRET, SlackStub  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,95 +70,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure(kind: str, size, env: dict, stub: SlackStub, args) -> dict:
     """Start one server, measure it, stop it."""
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "servers.py"), kind, str(port)],
-                              env=env, cwd=ROOT, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        _wait_healthy(port)
-        client = Client(port, stub)
-        for text in COMMANDS * 10:  # warm up: auth.test, connections, caches
-            client.run(text)
-        latencies = {text: [] for text in COMMANDS}
-        deferred = 0
-        for i in range(args.requests):
-            text = COMMANDS[i % 2]
-            seconds, was_deferred = client.run(text)
-            latencies[text].append(seconds * 1000)
-            deferred += was_deferred
-        rate = throughput(port, stub, args.concurrency, args.throughput_requests)
+    with running_server(kind, env) as server:
+        client = Client(server.port, stub)
+        sequential(client, _from_chair, 20)  # warm up: auth.test, connections, caches
+        latencies, deferred = sequential(client, _from_chair, args.requests)
+        rate = throughput(server.port, stub, args.concurrency, args.throughput_requests,
+                          _from_chair)  # fmt: skip
         rss = worker_rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     row = {"kind": kind, "size": size, "rate": rate, "rss": rss, "deferred": deferred}
     for text, values in latencies.items():
-        values.sort()
-        row[text] = (statistics.median(values), values[int(len(values) * 0.99) - 1])
+        row[text] = median_p99(values)
     return row
 
 
-class Client:
-    """One keep-alive connection sending signed /soc commands as Slack does."""
-
-    def __init__(self, port: int, stub: SlackStub) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.stub = stub
-
-    def run(self, text: str) -> tuple[float, bool]:
-        """Send one command; seconds until the reply is with Slack, and whether it was late."""
-        url = self.stub.response_url()
-        body = urlencode({"token": "x", "team_id": "T0BOARD", "channel_id": "C0BOARD",
-                          "user_id": CHAIR, "command": SOC_COMMAND, "text": text,
-                          "response_url": url, "trigger_id": "1.2.3"})  # fmt: skip
-        headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
-        started = time.perf_counter()
-        try:
-            self.connection.request("POST", EVENTS_PATH, body=body, headers=headers)
-            response = self.connection.getresponse()
-        except (ConnectionError, http.client.RemoteDisconnected):
-            # The server closed an idle keep-alive connection: reconnect and send it again.
-            self.connection.close()
-            self.connection.request("POST", EVENTS_PATH, body=body, headers=headers)
-            response = self.connection.getresponse()
-        payload = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"HTTP {response.status}: {payload[:200]!r}")
-        late = payload[:1] == b"{" and json.loads(payload).get("text", "").startswith(WORKING)
-        if late:
-            self.stub.wait_for_path(url.removeprefix(self.stub.base), timeout=60)
-        return time.perf_counter() - started, late
-
-
-def throughput(port: int, stub: SlackStub, clients: int, total: int) -> float:
-    """Requests per second with `clients` connections each sending its share, interleaved."""
-    share = total // clients
-    barrier = threading.Barrier(clients + 1)
-
-    def work() -> None:
-        client = Client(port, stub)
-        barrier.wait()
-        for i in range(share):
-            client.run(COMMANDS[i % 2])
-
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return share * clients / (time.perf_counter() - started)
-
-
-def worker_rss_mb(master_pid: int) -> float:
-    """The largest resident set among gunicorn's worker processes, in MB."""
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    sizes = []
-    for pid in children:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                sizes.append(int(line.split()[1]) / 1024)
-    return max(sizes) if sizes else float("nan")
+def _from_chair(i: int) -> Ask:
+    return Ask(COMMANDS[i % 2], CHAIR)
 
 
 def print_table(rows: list[dict], args) -> None:
@@ -186,27 +112,6 @@ def print_table(rows: list[dict], args) -> None:
         for text in COMMANDS:
             print(f"{text}: median at {large['size']:,} is {large[text][0] / small[text][0]:.2f}x "
                   f"that at {small['size']:,}")  # fmt: skip
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not become healthy")
 
 
 if __name__ == "__main__":

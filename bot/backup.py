@@ -28,6 +28,7 @@ from models.boards import GOVERNMENT_STRATEGY_AREAS, NATIONAL_ASSESSMENT_AREAS, 
 from models.columns import UTCDateTime
 from models.db import reader
 from models.migrate import current_revision, head_revision, upgrade
+from models.slack_store import SLACK_STORE_TABLES
 from models.tables import Board, CrimeArea, Deployment, SeenRequest
 
 FORMAT = "soc-bot-backup"
@@ -36,7 +37,9 @@ FORMAT_VERSION = 1
 SET_UP_TABLES = {Board.__tablename__, CrimeArea.__tablename__, Deployment.__tablename__}
 # Requests served in the last minutes (replay protection), not the register: every row expires
 # within the hour, so a restored copy would only hold stale rows; a restore leaves them in place.
-NOT_BACKED_UP = {SeenRequest.__tablename__}
+# Slack's tokens and OAuth states neither: a copy of every workspace's token is not worth the risk,
+# and after a restore elsewhere each workspace installs again (finding its Board by its team id).
+NOT_BACKED_UP = {SeenRequest.__tablename__, *SLACK_STORE_TABLES}
 
 
 @dataclass(frozen=True)

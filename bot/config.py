@@ -10,6 +10,8 @@ from sqlalchemy.exc import ArgumentError
 from models.db import SUPPORTED_DRIVERS, normalise_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# The bot scopes a workspace grants when it installs the app (manifest.yml asks for the same).
+DEFAULT_SLACK_SCOPES = ("commands", "chat:write", "im:write", "files:write", "im:history")
 DATABASE_URL_EXAMPLES = "sqlite:///path/to/soc.db or postgresql://user:password@host:5432/database"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -24,18 +26,29 @@ class Settings:
 
     database_url: str
     board_slug: str = "soc"
+    # A new Board's first name and time zone; after that they are the Board's own settings.
     board_name: str = "Serious and Organised Crime Partnership Board"
     timezone: str = "Europe/London"
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # Many workspaces (OAuth installs): the app's credentials instead of one SLACK_BOT_TOKEN.
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_scopes: tuple[str, ...] = DEFAULT_SLACK_SCOPES
+    slack_redirect_uri: str = ""
     port: int = 3000
     log_level: str = "WARNING"
 
     @property
+    def slack_installs(self) -> bool:
+        """Whether Slack runs for many workspaces, each installing the app (OAuth)."""
+        return bool(self.slack_client_id)
+
+    @property
     def tz(self) -> ZoneInfo:
-        """The Board's time zone."""
+        """The default time zone: a new Board's first, and for replies made outside any Board."""
         return ZoneInfo(self.timezone)
 
     def require(self, *names: str) -> None:
@@ -88,6 +101,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_app_token=env.get("SLACK_APP_TOKEN", ""),
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        slack_client_id=env.get("SLACK_CLIENT_ID", ""),
+        slack_client_secret=env.get("SLACK_CLIENT_SECRET", ""),
+        slack_scopes=slack_scopes(env),
+        slack_redirect_uri=env.get("SLACK_REDIRECT_URI", ""),
         port=int(port_text),
         log_level=log_level(env),
     )
@@ -116,6 +133,12 @@ def check_database_url(text: str) -> str:
             f"starts with {scheme}://: write {backend}:// instead."
         )
     return url
+
+
+def slack_scopes(environ: dict[str, str]) -> tuple[str, ...]:
+    """SLACK_SCOPES (comma-separated bot scopes), or the ones the app needs."""
+    scopes = tuple(s.strip() for s in (environ.get("SLACK_SCOPES") or "").split(",") if s.strip())
+    return scopes or DEFAULT_SLACK_SCOPES
 
 
 def log_level(environ: dict[str, str]) -> str:

@@ -36,7 +36,11 @@ def format_fact(fact: Fact, tz: ZoneInfo) -> str:
 
 
 def render_text(reply: Reply, tz: ZoneInfo, surface: Surface = CONSOLE) -> str:
-    """The whole reply as plain text lines; paging commands as typed on `surface`."""
+    """The whole reply as plain text lines; paging commands as typed on `surface`.
+
+    Times are shown in the reply's Board's zone; `tz` only for a reply made outside any Board.
+    """
+    tz = reply.tz or tz
     lines = [("⚠ " if reply.error else "") + reply.title]
     for extra in (reply.text, reply.notice):
         if extra:

@@ -50,6 +50,7 @@ def ensure_board(engine: Engine, settings: Settings, now: datetime | None = None
             slug=settings.board_slug,
             name=settings.board_name,
             now=now or datetime.now(UTC),
+            timezone=settings.timezone,
         )
 
 
@@ -81,7 +82,11 @@ def import_file(
         ) from None
     with session_scope(engine) as session:
         board = get_or_create_board(
-            session=session, slug=settings.board_slug, name=settings.board_name, now=now
+            session=session,
+            slug=settings.board_slug,
+            name=settings.board_name,
+            now=now,
+            timezone=settings.timezone,
         )
         added = load_partners(session, board, partners.read_text("utf-8")) if partners else []
         rows = read_rows(text, json_format=path.suffix.casefold() == ".json")

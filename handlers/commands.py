@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from handlers.boards import commands as board_commands
+from handlers.boards import history as board_history
 from handlers.context import CONSOLE, Context, Surface
 from handlers.errors import CommandError
 from handlers.help import short_help, topic_help
@@ -50,6 +52,7 @@ ANSWERERS = Who(
     frozenset(PARTNER_ROLES | ADMIN_ROLES),
 )
 CHOOSERS = Who("chair, secretariat", frozenset(priorities.CHOOSERS))
+SECRETARIAT = Who("secretariat", frozenset({Role.SECRETARIAT}))
 
 
 class UnknownCommand(CommandError):
@@ -216,7 +219,8 @@ COMMANDS: tuple[Command, ...] = (
         ("member", "add"),
         'member add <@user> name="..." role=<role> [partner=<partner>] [deputy=<@user>] '
         "[away=yes|no]",
-        "Add a member or change their role, partner, deputy or away status.",
+        "Add a member or change their role, partner, deputy or away status (a new member or a "
+        "new role is recorded in `board history`).",
         ADMINS,
         admin.member_add,
         frozenset(admin.MEMBER_OPTIONS),
@@ -318,6 +322,39 @@ COMMANDS: tuple[Command, ...] = (
         brief="When lead partners are reminded before each meeting.",
     ),
     Command(
+        ("board",),
+        "board",
+        "The Board's settings: its name, time zone, bank holidays, when reminders go out, the "
+        "channels the chair's summary goes to, and the meeting rule.",
+        EVERYONE,
+        board_commands.show,
+        group="administration",
+        brief="The Board's name, time zone, holidays and reminder times.",
+    ),
+    Command(
+        ("board", "settings"),
+        'board settings [name="..."] [timezone=Europe/London] [holidays=GB-ENG] '
+        "[reminders=5,1] [at=09:00] [summary=<channel>]",
+        "Change the Board's settings; only the options given change. summary= takes one or "
+        "more channels (commas between), or none.",
+        SECRETARIAT,
+        board_commands.settings,
+        board_commands.SETTINGS_OPTIONS,
+        group="administration",
+        brief="Change the Board's name, time zone, holidays or reminder times.",
+    ),
+    Command(
+        ("board", "history"),
+        "board history [n]",
+        "The Board's recent Board-level changes, newest first: settings, the priorities "
+        "exercise closed or extended, members added or given another role; who, when, and "
+        "old → new (default 20, up to 200).",
+        ADMINS,
+        board_history.history,
+        group="administration",
+        brief="Who changed the Board's settings, priorities exercise or roles.",
+    ),
+    Command(
         ("priorities",),
         "priorities",
         "The Board's priorities, and the priorities exercise: when it closes and your "
@@ -399,7 +436,7 @@ TOPICS = sorted({c.words[0] for c in COMMANDS})
 READ_ONLY_COMMANDS = frozenset({
     "help", "action status", "action history", "action edit", "rag", "area list", "member list",
     "partner list", "meeting next", "meeting list", "rag chart", "report quarter",
-    "priorities", "priorities results",
+    "priorities", "priorities results", "board", "board history",
 })  # fmt: skip
 
 

@@ -41,6 +41,11 @@ CONSOLE = Surface()
 DIRECT_MESSAGE = Surface(name="direct message", prefix="/soc", buttons=True)
 
 
+def board_zone(board: Board) -> ZoneInfo:
+    """The Board's time zone: every local date and time of the Board is in it."""
+    return ZoneInfo(board.timezone)
+
+
 @dataclass(frozen=True)
 class Context:
     """The caller of a command; `now` is passed in (aware), never read from the clock here."""
@@ -49,8 +54,12 @@ class Context:
     user_id: str
     member: Member | None
     now: datetime
-    tz: ZoneInfo
     surface: Surface = CONSOLE
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The Board's time zone (its own setting, read afresh: a command may change it)."""
+        return board_zone(self.board)
 
     @property
     def today(self) -> date:

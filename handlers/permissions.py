@@ -40,6 +40,17 @@ def require_admin(ctx: Context, doing: str) -> Member:
     return member
 
 
+def require_secretariat(ctx: Context, doing: str) -> Member:
+    """The caller, if they are the secretariat; otherwise a refusal naming the task."""
+    member = require_member(ctx)
+    if member.role != Role.SECRETARIAT:
+        raise CommandError(
+            f"Only the secretariat can {doing}.",
+            "Ask the secretariat if this needs doing.",
+        )
+    return member
+
+
 def own_partner_ids(session: Session, member: Member) -> frozenset[int]:
     """The partners whose actions count as this member's: theirs and any collective lead."""
     if member.partner_id is None:

@@ -3,6 +3,7 @@
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 
 class Audience(enum.StrEnum):
@@ -125,6 +126,9 @@ class Reply:
     source: str = ""
     # Sent after the reply (an upload can take longer than a chat channel waits for an answer).
     files: list[ReplyFile] = field(default_factory=list)
+    # The Board's time zone, which the reply's times are shown in: set by the runner (and by the
+    # worker's messages); None for a reply made outside any Board.
+    tz: ZoneInfo | None = None
 
 
 def error_reply(message: str, hint: str = "") -> Reply:

@@ -4,9 +4,9 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -16,6 +16,7 @@ from sqlmodel import Session
 from handlers.commands import dispatch, is_read_only
 from handlers.context import CONSOLE, Context, Surface
 from handlers.replies import Reply, error_reply
+from models.board_seal import seal_to_board
 from models.boards import get_board
 from models.db import reader
 from models.people import find_member_by_identity
@@ -50,7 +51,6 @@ def run_command(
     user_id: str,
     text: str,
     now: datetime,
-    tz: ZoneInfo,
     surface: Surface = CONSOLE,
     operator: bool = False,
 ) -> Reply:
@@ -63,7 +63,6 @@ def run_command(
         board_slug=board_slug,
         user_id=user_id,
         now=now,
-        tz=tz,
         surface=surface,
         operator=operator,
         read_only=is_read_only(text),
@@ -78,7 +77,6 @@ def run_use_case(
     board_slug: str,
     user_id: str,
     now: datetime,
-    tz: ZoneInfo,
     use_case: Callable[[Session, Context], T],
     read_only: bool = False,
     surface: Surface = CONSOLE,
@@ -102,7 +100,6 @@ def run_use_case(
                 board_slug=board_slug,
                 user_id=user_id,
                 now=now,
-                tz=tz,
                 use_case=use_case,
                 read_only=read_only,
                 surface=surface,
@@ -131,7 +128,6 @@ def _transaction(
     board_slug: str,
     user_id: str,
     now: datetime,
-    tz: ZoneInfo,
     use_case: Callable[[Session, Context], T],
     read_only: bool,
     surface: Surface,
@@ -145,6 +141,8 @@ def _transaction(
                 "This Board has not been set up yet.",
                 "Run `soc-bot db upgrade` and `soc-bot import`.",
             )
+        # From here on, even a query that forgot its Board filter sees only this Board.
+        seal_to_board(session, board.id)
         member = (
             operator_member(board.id)
             if operator
@@ -155,8 +153,11 @@ def _transaction(
                 external_id=user_id,
             )
         )
-        ctx = Context(board=board, user_id=user_id, member=member, now=now, tz=tz, surface=surface)
+        ctx = Context(board=board, user_id=user_id, member=member, now=now, surface=surface)
         result = use_case(session, ctx)
+        if isinstance(result, Reply) and result.tz is None:
+            # Shown in the Board's zone, as it is after the command (a copy: replies may be shared).
+            result = replace(result, tz=ctx.tz)
         if getattr(result, "error", False):
             session.rollback()
         else:

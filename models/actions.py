@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy import ColumnElement, and_, event, false, func, or_
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
@@ -101,6 +101,28 @@ def register_version(*, session: Session, board_id: int) -> int:
     """The board's register version: it changes whenever any action, area or partner does."""
     query = select(Board.register_version).where(Board.id == board_id)
     return session.exec(query).one()
+
+
+# Set in `session.info` while the session's transaction holds changes it has not committed.
+_WRITING = "soc_writing"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_writes(session: Session, _context) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.info[_WRITING] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_writes(session: Session) -> None:
+    session.info.pop(_WRITING, None)
+
+
+def has_uncommitted_writes(session: Session) -> bool:
+    """Whether this session's transaction has written something not yet committed: what it reads
+    may never be committed, and a Board it loaded may show a version its writes have bumped."""
+    return bool(session.info.get(_WRITING))
 
 
 def count_actions(
@@ -387,15 +409,31 @@ def rag_counts(
             .group_by(Action.area_id, Action.rag)
         )
     elif by == "strand":
-        query = (
-            select(func.count(), ActionStrand.strand, Action.rag)
-            .join(ActionStrand, ActionStrand.action_id == Action.id)
-            .where(*conditions)
-            .group_by(ActionStrand.strand, Action.rag)
-        )
+        return _rag_counts_by_strand(session, conditions)
     else:
         raise ValueError(f"unknown grouping: {by}")
     return {(group, rag): n for n, group, rag in session.exec(query)}
+
+
+def _rag_counts_by_strand(
+    session: Session, conditions: list[ColumnElement[bool]]
+) -> dict[tuple[object, str], int]:
+    # Each action's strands are found through the strand table's primary key. A plain join
+    # lets PostgreSQL plan a scan of every Board's strands, which grows with the deployment.
+    strands = (
+        select(func.aggregate_strings(ActionStrand.strand, ","))
+        .where(ActionStrand.action_id == Action.id)
+        .scalar_subquery()
+    )
+    actions = select(Action.rag, strands.label("strands")).where(*conditions).subquery()
+    query = select(func.count(), actions.c.strands, actions.c.rag).group_by(
+        actions.c.strands, actions.c.rag
+    )
+    counts: dict[tuple[object, str], int] = defaultdict(int)
+    for n, joined, rag in session.exec(query):
+        for strand in joined.split(",") if joined else ():
+            counts[(strand, rag)] += n
+    return dict(counts)
 
 
 def rag_as_at(*, session: Session, board_id: int, at: datetime) -> dict[int, str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -22,40 +22,55 @@ from models.tables import Action, ActionChange, Board
 _HEADS = "soc_history_heads"  # session.info: board id -> its chain head in this transaction
 _MOVED = "soc_history_heads_moved"  # boards whose head moved and is not yet written to the board
 
+# The tables no code path may update or delete: the action history and the Board's own history.
+APPEND_ONLY_TABLES = ("actionchange", "boardchange")
 APPEND_ONLY_MESSAGE = "actionchange is append-only"
 _SQLITE_GUARD = (
-    "CREATE TRIGGER actionchange_no_{verb} BEFORE {event} ON actionchange "
-    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+    "CREATE TRIGGER {table}_no_{verb} BEFORE {event} ON {table} "
+    "BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
 )
 _POSTGRES_GUARD = (
-    "CREATE OR REPLACE FUNCTION actionchange_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$",
-    "CREATE TRIGGER actionchange_no_update_or_delete BEFORE UPDATE OR DELETE ON actionchange "
-    "FOR EACH ROW EXECUTE FUNCTION actionchange_append_only()",
-    "CREATE TRIGGER actionchange_no_truncate BEFORE TRUNCATE ON actionchange "
-    "FOR EACH STATEMENT EXECUTE FUNCTION actionchange_append_only()",
+    "CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION '{table} is append-only'; END $$",
+    "CREATE TRIGGER {table}_no_update_or_delete BEFORE UPDATE OR DELETE ON {table} "
+    "FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
+    "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()",
 )
 
 
-def install_append_only_guard(connection: Connection) -> None:
-    """Triggers that make the database itself refuse to update, delete or truncate history."""
-    if connection.dialect.name == "sqlite":
-        for verb, when in (("update", "UPDATE"), ("delete", "DELETE")):
-            connection.exec_driver_sql(_SQLITE_GUARD.format(verb=verb, event=when))
-    else:
-        for statement in _POSTGRES_GUARD:
-            connection.exec_driver_sql(statement)
+def install_append_only_guard(connection: Connection, tables: Iterable[str] | None = None) -> None:
+    """Triggers that make the database itself refuse to update, delete or truncate history.
+
+    By default on every append-only table the schema has (a migration names its own table).
+    """
+    for table in _guarded(connection, tables):
+        if connection.dialect.name == "sqlite":
+            for verb, when in (("update", "UPDATE"), ("delete", "DELETE")):
+                connection.exec_driver_sql(_SQLITE_GUARD.format(table=table, verb=verb, event=when))
+        else:
+            for statement in _POSTGRES_GUARD:
+                connection.exec_driver_sql(statement.format(table=table))
 
 
-def remove_append_only_guard(connection: Connection) -> None:
+def remove_append_only_guard(connection: Connection, tables: Iterable[str] | None = None) -> None:
     """Drop the triggers (a migration going down, or a test tampering behind the app's back)."""
-    if connection.dialect.name == "sqlite":
-        for verb in ("update", "delete"):
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS actionchange_no_{verb}")
-    else:
-        for name in ("actionchange_no_update_or_delete", "actionchange_no_truncate"):
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON actionchange")
-        connection.exec_driver_sql("DROP FUNCTION IF EXISTS actionchange_append_only()")
+    for table in _guarded(connection, tables):
+        if connection.dialect.name == "sqlite":
+            for verb in ("update", "delete"):
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+        else:
+            for name in (f"{table}_no_update_or_delete", f"{table}_no_truncate"):
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+
+
+def _guarded(connection: Connection, tables: Iterable[str] | None) -> list[str]:
+    """The tables named, or every append-only table this schema has (older ones lack some)."""
+    if tables is not None:
+        return list(tables)
+    inspector = inspect(connection)
+    return [table for table in APPEND_ONLY_TABLES if inspector.has_table(table)]
 
 
 def canonical_fields(change: ActionChange) -> str:

@@ -6,6 +6,16 @@ from sqlmodel import Session, select
 
 from models.tables import AreaSource, Board, CrimeArea
 
+# What `/soc board settings` may change, and what `meeting reminders` changes of it.
+BOARD_SETTINGS = (
+    "name",
+    "timezone",
+    "holiday_region",
+    "reminder_days",
+    "reminder_time",
+    "summary_channels",
+)
+
 PROFILES_AREA = "Serious and Organised Crime Profiles"
 
 # The eight key crime areas of the Government's SOC Strategy (report, para 7).
@@ -39,15 +49,40 @@ def get_board(*, session: Session, slug: str) -> Board | None:
     return session.exec(select(Board).where(Board.slug == slug)).first()
 
 
-def get_or_create_board(*, session: Session, slug: str, name: str, now: datetime) -> Board:
-    """The board with this slug, created with the standard key crime areas if new."""
+def list_boards(*, session: Session) -> list[Board]:
+    """Every Board (active or not), by slug."""
+    return list(session.exec(select(Board).order_by(Board.slug)))
+
+
+def get_or_create_board(
+    *, session: Session, slug: str, name: str, now: datetime, timezone: str = "Europe/London"
+) -> Board:
+    """The board with this slug, created with the standard key crime areas if new.
+
+    `name` and `timezone` are only the new Board's first settings: an existing Board keeps its own.
+    """
     board = get_board(session=session, slug=slug)
     if board is None:
-        board = Board(slug=slug, name=name, created_at=now)
+        board = Board(slug=slug, name=name, timezone=timezone, created_at=now)
         session.add(board)
         session.flush()
         add_standard_areas(session=session, board_id=board.id)
     return board
+
+
+def change_board_settings(*, session: Session, board: Board, **changes: object) -> dict:
+    """Apply checked setting values to the Board; returns {setting: (old, new)} of real changes."""
+    changed = {}
+    for name, value in changes.items():
+        if name not in BOARD_SETTINGS:
+            raise ValueError(f"not a Board setting: {name}")
+        old = getattr(board, name)
+        if old != value:
+            changed[name] = (old, value)
+            setattr(board, name, value)
+    session.add(board)
+    session.flush()
+    return changed
 
 
 def add_standard_areas(*, session: Session, board_id: int) -> None:

@@ -178,19 +178,21 @@ def take_over(
     new_token: str,
     now: datetime,
     stale_before: datetime,
+    claimant_gone: bool = False,
     model: Ledger = ReminderDelivery,
 ) -> bool:
-    """Atomically claim a retry row, or a claim older than the lease; False if someone else did."""
+    """Atomically claim a retry row, or a claim older than the lease (any claim, if its claimant
+    is `claimant_gone`); False if someone else did."""
     table = model.__table__
+    abandoned = table.c.status == CLAIMED
+    if not claimant_gone:
+        abandoned = and_(abandoned, table.c.claimed_at <= stale_before)
     statement = (
         update(table)
         .where(
             table.c.id == row_id,
             table.c.claim_token == old_token,
-            or_(
-                table.c.status == RETRY,
-                and_(table.c.status == CLAIMED, table.c.claimed_at <= stale_before),
-            ),
+            or_(table.c.status == RETRY, abandoned),
         )
         .values(
             status=CLAIMED, claim_token=new_token, claimed_at=now, attempts=table.c.attempts + 1
@@ -287,3 +289,51 @@ def rows_by_id(*, session: Session, row_ids: Iterable[int]) -> list[ReminderDeli
         return []
     query = select(ReminderDelivery).where(ReminderDelivery.id.in_(ids))
     return list(session.exec(query.order_by(ReminderDelivery.id)))
+
+
+def claim_revision(
+    *,
+    session: Session,
+    row_id: int,
+    old_token: str,
+    shows: datetime | None,
+    new_token: str,
+    now: datetime,
+    stale_before: datetime,
+    claimant_gone: bool = False,
+    model: Ledger = PriorityDelivery,
+) -> bool:
+    """Atomically take a sent message to update it: still showing `shows` (its `due_at`), and its
+    last claimant gone or older than the lease (as `take_over`); False if someone else did."""
+    table = model.__table__
+    columns = table.c
+    conditions = [
+        columns.id == row_id,
+        columns.status == SENT,
+        columns.claim_token == old_token,
+        columns.due_at.is_not_distinct_from(shows),
+    ]
+    if not claimant_gone:
+        conditions.append(or_(columns.claimed_at.is_(None), columns.claimed_at <= stale_before))
+    statement = update(table).where(*conditions).values(claim_token=new_token, claimed_at=now)
+    return session.exec(statement).rowcount == 1
+
+
+def record_revision(
+    *,
+    session: Session,
+    row_id: int,
+    token: str,
+    due_at: datetime,
+    error: str = "",
+    model: Ledger = PriorityDelivery,
+) -> bool:
+    """Record that a message taken with `claim_revision` now shows `due_at` (or, with `error`,
+    that it could not be updated and is not to be tried again); False if it was not ours."""
+    table = model.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == row_id, table.c.claim_token == token, table.c.status == SENT)
+        .values(due_at=due_at, error=error[:500])
+    )
+    return session.exec(statement).rowcount == 1

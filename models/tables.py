@@ -3,7 +3,17 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint, event, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -61,7 +71,23 @@ class Board(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(unique=True, max_length=64)
     name: str = Field(max_length=200)
+    # The Board's settings (set by its secretariat, `/soc board settings`); the environment only
+    # gives the defaults for a new Board. Every local date and time of the Board is in `timezone`.
     timezone: str = Field(default="Europe/London", max_length=64)
+    holiday_region: str = Field(
+        default="GB-ENG", max_length=16, sa_column_kwargs={"server_default": "GB-ENG"}
+    )
+    # Working days before each meeting that reminders go out, and the local time they go at.
+    reminder_days: str = Field(
+        default="5,1", max_length=50, sa_column_kwargs={"server_default": "5,1"}
+    )
+    reminder_time: str = Field(
+        default="09:00", max_length=5, sa_column_kwargs={"server_default": "09:00"}
+    )
+    # Where the chair's summary goes: channel references such as "slack:C0123" or "teams:19:...".
+    summary_channels: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     # Bumped in the same transaction as any change to the register (see `_bump_register_version`),
     # so a summary computed at version N can be reused until the register changes.
@@ -72,6 +98,8 @@ class Board(SQLModel, table=True):
     history_head: str = Field(
         default="", sa_column=Column(String(64), nullable=False, server_default="")
     )
+    # False once its last workspace uninstalled the app (models.workspaces): its data stays.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
 
 
 class Partner(SQLModel, table=True):
@@ -229,6 +257,23 @@ class ActionChange(SQLModel, table=True):
     )
 
 
+class BoardChange(SQLModel, table=True):
+    """One append-only entry of a Board's own history: who changed a setting, the priorities
+    exercise's closing day or a member's role, when, and from what to what."""
+
+    __table_args__ = (Index("ix_boardchange_board_id_id", "board_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    at: datetime = Field(sa_column=_utc(nullable=False))
+    by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    by_name: str = Field(default="", max_length=200)
+    # The kind of change: "settings", "priorities close", "priorities extend", "member role", ...
+    what: str = Field(max_length=32)
+    # What changed, old → new, as the history shows it.
+    details: str = Field(default="", sa_type=Text, nullable=False)
+
+
 class Meeting(SQLModel, table=True):
     """A Board meeting (scheduled or cancelled)."""
 
@@ -250,19 +295,15 @@ class Meeting(SQLModel, table=True):
 
 
 class MeetingSchedule(SQLModel, table=True):
-    """A board's meeting rule (an RRULE in local time) and when reminders go out."""
+    """A board's meeting rule (an RRULE in the Board's time zone)."""
 
     id: int | None = Field(default=None, primary_key=True)
     board_id: int = Field(foreign_key="board.id", unique=True)
     # RRULE without BYHOUR/BYMINUTE (e.g. FREQ=MONTHLY;BYDAY=+2TU); "" when meetings are by hand.
     rule: str = Field(default="", max_length=500)
     meeting_time: str = Field(default="10:00", max_length=5)
-    timezone: str = Field(default="Europe/London", max_length=64)
     # DTSTART's date: the phase of INTERVAL=2 and the like.
     anchor: date | None = None
-    reminder_days: str = Field(default="5,1", max_length=50)
-    reminder_time: str = Field(default="09:00", max_length=5)
-    holiday_region: str = Field(default="GB-ENG", max_length=16)
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
@@ -429,3 +470,8 @@ class SeenRequest(SQLModel, table=True):
 
     fingerprint: str = Field(sa_column=Column(String(64), primary_key=True))
     expires_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+
+
+# Tables declared in their own modules, on the same metadata (migrations, the schema check).
+import models.slack_store  # noqa: E402, F401
+import models.workspaces  # noqa: E402, F401

@@ -6,7 +6,6 @@ import pytest
 
 from handlers.run import run_command
 from tests.conftest import (
-    LONDON,
     NOW,
     PG_URL,
     fresh_postgres_database,
@@ -27,6 +26,4 @@ def db_url(request, tmp_path):
 
 def ask(engine, user_id: str, text: str, now: datetime = NOW):
     """Run a /soc command as the console would."""
-    return run_command(
-        engine=engine, board_slug="soc", user_id=user_id, text=text, now=now, tz=LONDON
-    )
+    return run_command(engine=engine, board_slug="soc", user_id=user_id, text=text, now=now)

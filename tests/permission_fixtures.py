@@ -16,6 +16,8 @@ from models.meetings import add_meeting
 from models.tables import (
     Action,
     ActionChange,
+    Board,
+    BoardChange,
     CrimeArea,
     Meeting,
     MeetingSchedule,
@@ -89,9 +91,15 @@ def snapshot(engine) -> tuple:
         meetings = session.exec(
             select(Meeting.starts_at, Meeting.cancelled).order_by(Meeting.id)
         ).all()
-        schedules = session.exec(
+        schedules = session.exec(select(MeetingSchedule.rule)).all()
+        settings = session.exec(
             select(
-                MeetingSchedule.rule, MeetingSchedule.reminder_days, MeetingSchedule.reminder_time
+                Board.name,
+                Board.timezone,
+                Board.holiday_region,
+                Board.reminder_days,
+                Board.reminder_time,
+                Board.summary_channels,
             )
         ).all()
         exercises = session.exec(
@@ -102,6 +110,7 @@ def snapshot(engine) -> tuple:
         return (
             tuple(tuple(e) for e in exercises),
             count(ActionChange),
+            count(BoardChange),
             count(Member),
             count(Partner),
             count(CrimeArea),
@@ -111,6 +120,7 @@ def snapshot(engine) -> tuple:
             tuple(tuple(a) for a in actions),
             tuple(tuple(m) for m in meetings),
             tuple(tuple(r) for r in schedules),
+            tuple(tuple(str(v) for v in r) for r in settings),
         )
 
 

@@ -6,8 +6,10 @@ with 429 (Retry-After) or 500, or to refuse a user for good. Messages posted are
 their metadata) and served back by `conversations.history`, as reminder reconciliation needs.
 `chat.update` changes a kept message, and the views opened, updated and published are kept
 (`stub.views`) so a test can read a modal and submit it as the person would.
-`SlackHarness` sends slash commands, button clicks, form submissions and events to
-the app exactly as Slack does: form-encoded or JSON, signed with the signing secret.
+`oauth.v2.access` exchanges the codes granted with `grant()` for a workspace's bot token, as
+Slack does at the end of an install. `SlackHarness` sends slash commands, button clicks, form
+submissions and events to the app exactly as Slack does, from one workspace (`team`):
+form-encoded or JSON, signed with the signing secret.
 """
 
 import hashlib
@@ -25,6 +27,7 @@ from bot.slack.ids import EVENTS_PATH, FIELD_BLOCK, SOC_COMMAND
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token-never-real"
+CLIENT_ID, CLIENT_SECRET = "1111.2222", "client-secret-never-real"
 BOT_USER = "UBOTSOC"
 TEAM = "T0BOARD"
 CHANNEL = "C0BOARD"
@@ -69,6 +72,7 @@ class SlackStub:
         self.messages: list[dict] = []  # what chat.postMessage accepted, with metadata
         self.views: dict[str, dict] = {}  # view id -> the view as last opened/updated/published
         self.refusals: dict[str, str] = {}
+        self.grants: dict[str, dict] = {}  # OAuth code -> what oauth.v2.access answers for it
         self._last_ts = 0.0
         stub = self
 
@@ -116,6 +120,17 @@ class SlackStub:
     def refuse(self, user_or_channel: str, error: str = "user_not_found") -> None:
         """Make chat.postMessage and conversations.open refuse one user for good (200, ok false)."""
         self.refusals[user_or_channel] = error
+
+    def grant(self, code: str, team_id: str, team_name: str, installer: str) -> str:
+        """Make `code` a one-time install code for that workspace; its bot token is returned."""
+        token = f"xoxb-{team_id.lower()}-never-real"
+        self.grants[code] = {
+            "access_token": token, "token_type": "bot", "scope": "commands,chat:write",
+            "bot_user_id": BOT_USER, "app_id": "A0SOCBOT", "team": {"id": team_id,
+            "name": team_name}, "enterprise": None, "is_enterprise_install": False,
+            "authed_user": {"id": installer},
+        }  # fmt: skip
+        return token
 
     def delivered(self, user_or_channel: str | None = None) -> list[dict]:
         """Messages chat.postMessage accepted, optionally to one DM (a user id) or channel."""
@@ -180,6 +195,10 @@ class SlackStub:
             return
         if call.method == "response":
             body, kind = b"ok", "text/plain"
+        elif call.method == "oauth.v2.access":
+            granted = self.grants.pop(call.data.get("code", ""), None)  # each code works once
+            result = {"ok": True, **granted} if granted else {"ok": False, "error": "invalid_code"}
+            body, kind = json.dumps(result).encode(), "application/json"
         else:
             result = self._direct(call) if call.method in DIRECT_METHODS else _api_result(call)
             body, kind = json.dumps(result).encode(), "application/json"
@@ -322,8 +341,10 @@ class Answer:
 class SlackHarness:
     """Drives the real Flask app with requests signed as Slack signs them."""
 
-    def __init__(self, web_app, stub: SlackStub) -> None:
-        self.client, self.stub = web_app.test_client(), stub
+    team = TEAM  # the workspace the requests come from
+
+    def __init__(self, web_app, stub: SlackStub, team: str = TEAM) -> None:
+        self.client, self.stub, self.team = web_app.test_client(), stub, team
         self._events = itertools.count(1)
 
     def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> Answer:
@@ -335,7 +356,7 @@ class SlackHarness:
     def command_body(self, user_id: str, sent_text: str, response_url: str) -> str:
         """A slash command's form body; `sent_text` is the text field as Slack sends it."""
         return urlencode({
-            "token": "deprecated-verification-token", "team_id": TEAM, "team_domain": "board",
+            "token": "deprecated-verification-token", "team_id": self.team, "team_domain": "board",
             "channel_id": CHANNEL, "channel_name": "soc-board", "user_id": user_id,
             "user_name": user_id.lower(), "command": SOC_COMMAND, "text": sent_text,
             "api_app_id": "A0SOCBOT", "is_enterprise_install": "false",
@@ -378,7 +399,7 @@ class SlackHarness:
             chosen = [o for o in button["options"] if o["value"] == choose]
             action["selected_option"] = chosen[0] if chosen else {"value": choose}
         payload = {
-            "type": "block_actions", "team": {"id": TEAM}, "user": {"id": user_id},
+            "type": "block_actions", "team": {"id": self.team}, "user": {"id": user_id},
             "api_app_id": "A0SOCBOT", "token": "deprecated", "trigger_id": f"1337.43.{clicked}",
             "channel": {"id": CHANNEL}, "container": {"type": "message", "is_ephemeral": True},
             "response_url": url, "actions": [action],
@@ -411,7 +432,7 @@ class SlackHarness:
                          FIELD_BLOCK), _UNSET))}
                  for block in view.get("blocks", []) if block["type"] == "input"}  # fmt: skip
         payload = {
-            "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user_id},
+            "type": "view_submission", "team": {"id": self.team}, "user": {"id": user_id},
             "api_app_id": "A0SOCBOT", "token": "deprecated",
             "trigger_id": f"1337.44.{next(self._events)}",
             "view": {**view, "state": {"values": state}, "hash": "1.abc"},
@@ -422,10 +443,10 @@ class SlackHarness:
     def event(self, event: dict, *, event_id: str | None = None, retry_num: int | None = None):
         """Deliver an Events API callback (a retry when `retry_num` is given)."""
         body = json.dumps({
-            "token": "deprecated", "team_id": TEAM, "api_app_id": "A0SOCBOT", "event": event,
+            "token": "deprecated", "team_id": self.team, "api_app_id": "A0SOCBOT", "event": event,
             "type": "event_callback", "event_id": event_id or f"Ev{next(self._events):06d}",
             "event_time": int(time.time()), "authorizations": [
-                {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+                {"team_id": self.team, "user_id": BOT_USER, "is_bot": True}],
         })  # fmt: skip
         headers = {}
         if retry_num is not None:
@@ -467,3 +488,9 @@ def slack_settings(settings: Settings, stub: SlackStub) -> Settings:
     """Test settings with Slack credentials and the API pointed at the stand-in."""
     return replace(settings, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                    slack_api_url=stub.api_url)  # fmt: skip
+
+
+def install_settings(settings: Settings, stub: SlackStub) -> Settings:
+    """Test settings for many workspaces: the app's OAuth credentials instead of a bot token."""
+    return replace(settings, slack_client_id=CLIENT_ID, slack_client_secret=CLIENT_SECRET,
+                   slack_signing_secret=SIGNING_SECRET, slack_api_url=stub.api_url)  # fmt: skip

@@ -104,7 +104,12 @@ class _LocalTokens:
         return self._configuration
 
     async def get_access_token(self, resource_url, scopes, force_refresh=False) -> str:
-        return OUTGOING_TOKEN
+        return outgoing_token(self._configuration.CLIENT_ID or APP_ID)
+
+
+def outgoing_token(app_id: str) -> str:
+    """The token calls made as app `app_id` carry (the default app's is OUTGOING_TOKEN)."""
+    return OUTGOING_TOKEN if app_id == APP_ID else f"local-outgoing-token-of-{app_id}"
 
     def get_token_credential(self):
         raise NotImplementedError
@@ -131,7 +136,9 @@ class ConnectorStub:
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = "local-key-1"
+        # Unique per stub: the SDK caches each JWKS URL's keys for the process, and a later
+        # stub may get the same port, so a shared kid would find the earlier stub's key.
+        self.kid = f"local-key-{uuid.uuid4().hex[:12]}"
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         stub = self
@@ -425,3 +432,16 @@ def texts_of(card: dict) -> str:
 
     walk(card)
     return "\n".join(parts)
+
+
+TEAMS_CARD_LIMIT = 28 * 1024  # bytes: Teams refuses a bigger message
+
+
+def valid_card(validator, card: dict) -> dict:
+    """`card`, once it is checked: valid against the 1.5 schema, version 1.5, within 28 KB."""
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(card)]
+    assert errors == []
+    assert card["version"] == "1.5"
+    size = len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    assert size <= TEAMS_CARD_LIMIT
+    return card

@@ -226,8 +226,13 @@ def test_a_second_board_has_its_own_chain(register, db_url, capsys):  # noqa: F8
 
 # --- No code path edits history ----------------------------------------------------------------
 
-HISTORY_SQL = re.compile(r"\b(UPDATE|DELETE\s+FROM|TRUNCATE(\s+TABLE)?)\s+\"?actionchange\b", re.I)
-GUARD_REMOVERS = {"models/audit.py", "bot/backup.py"}  # defines it; restore --replace only
+HISTORY_SQL = re.compile(
+    r"\b(UPDATE|DELETE\s+FROM|TRUNCATE(\s+TABLE)?)\s+\"?(actionchange|boardchange)\b", re.I
+)
+# The append-only tables' models: the action history and the Board's own history.
+HISTORY_MODELS = ("ActionChange", "BoardChange")
+# Defines it; restore --replace; `board delete --confirm` (the whole Board, in one transaction).
+GUARD_REMOVERS = {"models/audit.py", "bot/backup.py", "models/hosting.py"}
 
 
 def history_edits(path, root=ROOT) -> list[str]:
@@ -240,12 +245,12 @@ def history_edits(path, root=ROOT) -> list[str]:
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             first = node.args[0] if node.args else None
             target = getattr(first, "id", getattr(first, "attr", ""))
-            if called in ("update", "delete") and target == "ActionChange":
-                found.append(f"{name}:{node.lineno} {called}(ActionChange)")
+            if called in ("update", "delete") and target in HISTORY_MODELS:
+                found.append(f"{name}:{node.lineno} {called}({target})")
             if called == "remove_append_only_guard" and name not in GUARD_REMOVERS:
                 found.append(f"{name}:{node.lineno} removes the append-only guard")
         if isinstance(node, ast.Constant) and HISTORY_SQL.search(str(node.value)):
-            found.append(f"{name}:{node.lineno} SQL edits actionchange")
+            found.append(f"{name}:{node.lineno} SQL edits the history")
     return found
 
 
@@ -266,7 +271,11 @@ def test_the_history_edit_check_sees_each_way_of_editing(tmp_path):
         "c = text('delete from actionchange where id = 1')\n"
         "d = 'TRUNCATE TABLE actionchange'\n"
         "remove_append_only_guard(connection)\n"
-        "e = update(Action)\n",
+        "e = update(Action)\n"
+        "f = update(BoardChange).values(details='')\n"
+        "g = delete(models.BoardChange)\n"
+        "h = text('UPDATE boardchange SET details = 1')\n"
+        "i = 'truncate boardchange'\n",
         encoding="utf-8",
     )
-    assert len(history_edits(source, root=tmp_path)) == 5
+    assert len(history_edits(source, root=tmp_path)) == 9

@@ -12,7 +12,7 @@ from models.boards import get_board, list_areas
 from models.meetings import add_meeting
 from models.people import find_member_by_identity, find_partner, list_partners
 from models.tables import Action, ActionChange, Member, Role
-from tests.conftest import CHAIR, COLP, IMPORTED_AT, NOW, SECRETARIAT
+from tests.conftest import CHAIR, COLP, IMPORTED_AT, NOW, OBSERVER, SECRETARIAT
 from tests.reply_fixtures import strings
 
 # Each command and the test below that exercises it (checked by the first test).
@@ -48,6 +48,9 @@ EXERCISED = {
     "priorities set": "test_priorities_set_records_the_boards_choice",
     "priorities close": "test_priorities_close_stops_the_answers",
     "priorities extend": "test_priorities_extend_moves_the_closing_day",
+    "board": "test_board_shows_the_boards_settings_to_a_member",
+    "board settings": "test_board_settings_changes_the_boards_settings",
+    "board history": "test_board_history_lists_board_changes_newest_first",
 }
 
 
@@ -645,6 +648,51 @@ def test_meeting_reminders_changes_the_reminder_times(console):
     assert "3, 1 working days before each meeting at 08:30" in reply.text
     assert "Reminder, 3 working days: Thu 4 Feb 2027 08:30" in strings(reply)
     assert console.as_user(COLP).ask("meeting reminders").title == "Reminder times"
+
+
+# --- the Board's settings (more in test_board_settings.py) -------------------------------------
+
+
+def test_board_shows_the_boards_settings_to_a_member(console):
+    reply = scheduled(console).as_user(OBSERVER).ask("board")
+    assert not reply.error, reply.title
+    assert reply.title == "Serious and Organised Crime Partnership Board"
+    facts = strings(reply)
+    for line in (
+        "Time zone: Europe/London",
+        "Bank holidays: GB-ENG",
+        "Reminders: 5 and 1 working days before each meeting, at 09:00",
+        "Summary channels: none set",
+        "Meetings: the second Tuesday of every month at 10:00",
+    ):
+        assert line in facts
+
+
+def test_board_settings_changes_the_boards_settings(console):
+    reply = console.as_user(SECRETARIAT).ask(
+        'board settings name="Kent SOC Board" timezone=europe/dublin holidays=gb-nir '
+        "reminders=3,1 at=8:30am summary=C0123,teams:19:abc@thread.tacv2"
+    )
+    assert not reply.error, reply.title
+    assert reply.title == "Board settings changed"
+    shown = strings(console.as_user(COLP).ask("board"))
+    for line in (
+        "Name: Kent SOC Board",
+        "Time zone: Europe/Dublin",
+        "Bank holidays: GB-NIR",
+        "Reminders: 3 and 1 working days before each meeting, at 08:30",
+        "Summary channels: slack:C0123, teams:19:abc@thread.tacv2",
+    ):
+        assert line in shown
+
+
+def test_board_history_lists_board_changes_newest_first(console):
+    assert not console.as_user(SECRETARIAT).ask('board settings name="Kent SOC Board"').error
+    assert not console.as_user(SECRETARIAT).ask("board settings at=08:30").error
+    shown = strings(console.as_user(CHAIR).ask("board history"))
+    assert shown.index("settings: reminder time: 09:00 → 08:30") < shown.index(
+        "settings: name: Serious and Organised Crime Partnership Board → Kent SOC Board"
+    )
 
 
 # --- reports (more in test_reports.py, test_reports_files.py and test_slack_uploads.py) ---------

@@ -45,7 +45,6 @@ from tests.conftest import (
     COLP,
     DEPUTY,
     IMPORTED_AT,
-    LONDON,
     NOW,
     PG_URL,
     SECRETARIAT,
@@ -283,7 +282,7 @@ def test_a_note_waiting_for_a_locked_action_is_applied_after_the_change(board_da
 def test_a_typed_note_that_loses_a_race_is_run_again(board_database, monkeypatch):
     _, engine = board_database
     attempts = race_in_update_action(monkeypatch, races=1)
-    reply = run_command(engine=engine, board_slug="soc", user_id=COLP, now=NOW, tz=LONDON,
+    reply = run_command(engine=engine, board_slug="soc", user_id=COLP, now=NOW,
                         text=f"action note {REF} second time lucky")  # fmt: skip
     assert not reply.error, reply.title
     assert len(attempts) == 2
@@ -294,7 +293,7 @@ def test_a_typed_note_that_keeps_losing_is_refused_naming_the_action(board_datab
     _, engine = board_database
     monkeypatch.setattr("handlers.run.CONFLICT_BACKOFF", 0.0)
     attempts = race_in_update_action(monkeypatch, races=100)
-    reply = run_command(engine=engine, board_slug="soc", user_id=COLP, now=NOW, tz=LONDON,
+    reply = run_command(engine=engine, board_slug="soc", user_id=COLP, now=NOW,
                         text=f"action note {REF} never lucky")  # fmt: skip
     assert reply.error
     assert len(attempts) == 5  # bounded
@@ -312,7 +311,7 @@ def test_a_control_drawn_at_a_version_is_not_run_again(board_database, monkeypat
     def add_note(session, ctx):
         return actions.note(session, ctx, f"{REF} from a form", expected_version=version)
 
-    reply = run_use_case(engine=engine, board_slug="soc", user_id=COLP, now=NOW, tz=LONDON,
+    reply = run_use_case(engine=engine, board_slug="soc", user_id=COLP, now=NOW,
                          use_case=add_note)  # fmt: skip
     assert reply.error and len(attempts) == 1
     assert f"`action status {REF}`" in reply.hint
@@ -331,7 +330,7 @@ def test_a_serialization_failure_is_run_again(board_database):
             raise OperationalError("UPDATE board", {}, SerializationFailure())
         return actions.note(session, ctx, f"{REF} after a serialization failure")
 
-    reply = run_use_case(engine=engine, board_slug="soc", user_id=COLP, now=NOW, tz=LONDON,
+    reply = run_use_case(engine=engine, board_slug="soc", user_id=COLP, now=NOW,
                          use_case=use_case, retry_conflicts=True)  # fmt: skip
     assert not reply.error and len(calls) == 2
 
@@ -360,7 +359,7 @@ def race_in_update_action(monkeypatch, races: int) -> list[int]:
 def _note_in_process(url: str):
     engine = make_engine(url)
     try:
-        return run_command(engine=engine, board_slug="soc", user_id=COLP, now=NOW, tz=LONDON,
+        return run_command(engine=engine, board_slug="soc", user_id=COLP, now=NOW,
                            text=f"action note {REF} after the lock")  # fmt: skip
     finally:
         engine.dispose()

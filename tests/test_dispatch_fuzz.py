@@ -10,7 +10,6 @@ from handlers.run import run_command
 from models.tables import Action
 from tests.conftest import (
     COLP,
-    LONDON,
     NOW,
     SECRETARIAT,
 )
@@ -25,9 +24,7 @@ from tests.fuzz_fixtures import (
 
 def dispatch(engine, user_id: str, text: str) -> Reply:
     """Run text through the same entry point as Slack and the console."""
-    reply = run_command(
-        engine=engine, board_slug="soc", user_id=user_id, text=text, now=NOW, tz=LONDON
-    )
+    reply = run_command(engine=engine, board_slug="soc", user_id=user_id, text=text, now=NOW)
     assert isinstance(reply, Reply)
     assert isinstance(reply.title, str) and reply.title
     return reply

@@ -12,7 +12,7 @@ from handlers.register.home import Dashboard, dashboard
 from handlers.replies import Reply
 from models.boards import get_board
 from models.people import find_member_by_identity
-from tests.conftest import COLP, CST, LONDON, NOW, OBSERVER, SECRETARIAT
+from tests.conftest import COLP, CST, NOW, OBSERVER, SECRETARIAT
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def run(board_engine):
             member = find_member_by_identity(
                 session=session, board_id=board.id, channel="slack", external_id=user_id
             )
-            ctx = Context(board=board, user_id=user_id, member=member, now=NOW, tz=LONDON)
+            ctx = Context(board=board, user_id=user_id, member=member, now=NOW)
             result = use_case(session, ctx)
             session.commit()
             return result

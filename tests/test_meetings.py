@@ -309,7 +309,7 @@ def test_the_horizon_is_topped_up_as_time_passes(secretariat):
     later = NOW + timedelta(days=40)
     with Session(engine, expire_on_commit=False) as session:
         board = get_board(session=session, slug="soc")
-        added, dropped = top_up_meetings(session, board, later, LONDON)
+        added, dropped = top_up_meetings(session, board, later)
         session.commit()
     assert local_days(added) == [date(2028, 2, 8)]
     assert dropped == []
@@ -401,7 +401,6 @@ def test_the_cli_operator_has_secretariat_rights_and_is_never_saved(board_engine
         user_id="OPERATOR",
         text='meeting schedule "second tuesday 10:00"',
         now=NOW,
-        tz=LONDON,
         operator=True,
     )
     assert not reply.error, reply.title
@@ -415,7 +414,6 @@ def test_the_cli_operator_has_secretariat_rights_and_is_never_saved(board_engine
         user_id="OPERATOR",
         text="meeting cancel 9/2/2027",
         now=NOW,
-        tz=LONDON,
     )
     assert refused.error
 

@@ -31,6 +31,7 @@ ADMIN_READ = "admin-read"  # chair, deputy and secretariat only, and it changes 
 CHANGE_READ = "change-read"  # those who may change the action, and it changes nothing
 PARTNER_ANSWER = "partner-answer"  # members who represent a partner (not observers)
 CHAIR_SECRETARIAT = "chair-secretariat"  # the chair and the secretariat, not the deputy
+SECRETARIAT_ONLY = "secretariat-only"  # the secretariat alone (the Board's settings)
 PARTNER_MEMBERS = {SECRETARIAT, COLP, CST, TRADING, COOPTEE}
 MATRIX_COMMANDS = [
     ("action status", READ),
@@ -65,6 +66,12 @@ MATRIX_COMMANDS = [
     ("priorities set cyber, fraud, slavery", CHAIR_SECRETARIAT),
     ("priorities close", CHAIR_SECRETARIAT),
     ("priorities extend closes=12/2/2027", CHAIR_SECRETARIAT),
+    ("board", READ),
+    (
+        "board settings timezone=Europe/Dublin holidays=GB-SCT reminders=3,1 at=08:30",
+        SECRETARIAT_ONLY,
+    ),
+    ("board history", ADMIN_READ),
 ]
 # Run as the secretariat before the command is tried (not part of what is compared).
 SETUP = {
@@ -89,7 +96,8 @@ def allowed(case: Case, kind: str) -> bool:
     return {READ: True, ADMIN: case.is_admin, ADMIN_READ: case.is_admin,
             CHANGE: case.may_change, CHANGE_READ: case.may_change,
             PARTNER_ANSWER: case.user_id in PARTNER_MEMBERS,
-            CHAIR_SECRETARIAT: case.user_id in (CHAIR, SECRETARIAT)}[kind]  # fmt: skip
+            CHAIR_SECRETARIAT: case.user_id in (CHAIR, SECRETARIAT),
+            SECRETARIAT_ONLY: case.user_id == SECRETARIAT}[kind]  # fmt: skip
 
 
 @pytest.mark.parametrize("command, kind", MATRIX_COMMANDS, ids=[c for c, _ in MATRIX_COMMANDS])
@@ -116,6 +124,8 @@ def test_authorization_matrix(ask, board, case: Case, command: str, kind: str): 
             assert reply.title.startswith("Only the chair, deputy chair or secretariat")
         elif kind == CHAIR_SECRETARIAT:
             assert reply.title.startswith("Only the chair or the secretariat")
+        elif kind == SECRETARIAT_ONLY:
+            assert reply.title == "Only the secretariat can change the Board's settings."
         elif kind in (CHANGE, CHANGE_READ):
             assert f"can't change {case.ref}" in reply.title
 

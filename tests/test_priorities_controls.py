@@ -61,7 +61,7 @@ def status_text(engine, now: datetime) -> str:
     """`soc-bot reminders status` at `now`, as text."""
     with Session(engine) as session:
         board = get_board(session=session, slug="soc")
-        return render_text(reminder_status(session, board, now, LONDON), LONDON)
+        return render_text(reminder_status(session, board, now), LONDON)
 
 
 @pytest.fixture
@@ -104,9 +104,13 @@ def test_the_reminder_is_not_sent_once_closed(exercise):
     courier = FakeCourier()
     assert sender(exercise.engine, courier).run_pass(NOW).sent == len(ASKED)
     reply = ok(exercise, CHAIR, "priorities close", TOMORROW)
-    assert reply.notice == "Partners who had not answered are not reminded."
+    assert reply.notice == (
+        "Partners who had not answered are not reminded. "
+        "Invitations already sent are being updated to say it closed."
+    )
     assert sender(exercise.engine, courier).run_pass(REMINDER_DUE).sent == 0
     assert len(courier.sent) == len(ASKED)
+    assert len(courier.updated) == len(ASKED)  # each invitation now says it closed
     assert {row.kind for row in ledger(exercise.engine)} == {"invitation"}
     assert preview_pass(exercise.engine, "soc", REMINDER_DUE, LONDON) == (
         "Priorities exercise: no direct message is due."

@@ -47,7 +47,7 @@ def plan_at(engine, now: datetime) -> ReminderPlan:
     """The reminder plan at `now`."""
     with Session(engine, expire_on_commit=False) as session:
         board = get_board(session=session, slug="soc")
-        return plan_reminders(session, board, now, LONDON)
+        return plan_reminders(session, board, now)
 
 
 def to(plan: ReminderPlan, kind: str = REMINDER) -> dict[str, object]:
@@ -325,7 +325,7 @@ def test_settled_messages_are_left_out(board):
 def test_status_shows_each_point(board):
     settle(board.engine, plan_at(board.engine, FIVE_DAYS))
     reply = with_session(
-        board.engine, lambda s, b: reminder_status(s, b, FIVE_DAYS + timedelta(hours=1), LONDON)
+        board.engine, lambda s, b: reminder_status(s, b, FIVE_DAYS + timedelta(hours=1))
     )
     meeting = reply.items[0]
     assert meeting.title == "Meeting Tue 9 Feb 2027 10:00"

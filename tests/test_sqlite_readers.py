@@ -5,7 +5,7 @@ import threading
 
 from handlers.commands import is_read_only
 from handlers.run import run_command
-from tests.conftest import COLP, LONDON, NOW
+from tests.conftest import COLP, NOW
 
 
 def _hold_write_lock(path: str, started: threading.Event, release: threading.Event,
@@ -21,7 +21,7 @@ def _hold_write_lock(path: str, started: threading.Event, release: threading.Eve
 
 def _ask(engine, settings, text):
     return run_command(engine=engine, board_slug=settings.board_slug, user_id=COLP, text=text,
-                       now=NOW, tz=LONDON)  # fmt: skip
+                       now=NOW)  # fmt: skip
 
 
 def _start_writer(settings) -> tuple[threading.Thread, threading.Event, list[str]]:

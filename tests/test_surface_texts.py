@@ -45,7 +45,6 @@ def run(engine, settings, user_id: str, text: str, surface: Surface) -> Reply:
         user_id=user_id,
         text=text,
         now=NOW,
-        tz=LONDON,
         surface=surface,
     )
 

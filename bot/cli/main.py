@@ -11,6 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cli.admin import ALLOW_PERSONAL_HELP
 from bot.cli.admin import HANDLERS as ADMIN_HANDLERS
 from bot.cli.admin import add_parsers as add_admin_parsers
+from bot.cli.boards import HANDLERS as BOARD_HANDLERS
+from bot.cli.boards import add_parsers as add_board_parsers
 from bot.cli.console import Console, format_console_reply, run_as
 from bot.cli.meetings import HANDLERS as MEETING_HANDLERS
 from bot.cli.meetings import add_parsers as add_meeting_parsers
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_meeting_parsers(sub)
     add_report_parsers(sub)
     add_admin_parsers(sub)
+    add_board_parsers(sub)
     add_teams_parsers(sub)
     return parser
 
@@ -236,5 +239,6 @@ COMMANDS = {
     **MEETING_HANDLERS,
     **REPORT_HANDLERS,
     **ADMIN_HANDLERS,
+    **BOARD_HANDLERS,
     **TEAMS_HANDLERS,
 }

@@ -11,11 +11,16 @@ The protocol, shared by the reminder and the priorities senders (the one place i
    each other's messages for their own.
 3. Record. The outcome (sent with the channel's message reference, failed for good, or retry) is
    written under the claim token; a claim someone else took over meanwhile is left alone.
-4. Reconcile. A claim left by a worker that died between 2 and 3 outlives its lease (and a retry
-   row waits for the next pass). Whoever takes it over first (a compare-and-set on the claim token,
-   `models.ledger.take_over`) asks the courier whether the message went out (`find_sent`: Slack
-   looks for the key in the DM's message metadata) and records it as sent if so; otherwise it
-   sends it again, to whoever should have it now, or settles it as superseded.
+4. Reconcile. A pass holds a lock named by its claim token while it owns claims
+   (`models.claim_locks.claimant`): the database server or the kernel drops it when the process
+   ends, however it ends. So a claim left by a worker that died between 1 and 3 is abandoned as
+   soon as its lock is free, and the next pass takes it over; a claim whose claimant still holds
+   its lock is left alone until its lease (SOC_REMINDER_LEASE_SECONDS) runs out, the fallback for
+   a host that vanished without its connection closing (and for a claim no lock backs). A retry
+   row waits for the next pass. Whoever takes a claim over first (a compare-and-set on the claim
+   token, `models.ledger.take_over`) asks the courier whether the message went out (`find_sent`:
+   Slack looks for the key in the DM's message metadata) and records it as sent if so; otherwise
+   it sends it again, to whoever should have it now, or settles it as superseded.
    A courier that cannot find sent messages (`can_find_sent` is False) cannot tell "sent" from
    "not sent": the message is sent again with the line `RESENT_LINE` above it, so a person who
    got it twice knows why. That is the only case in which a message may arrive twice.
@@ -36,8 +41,10 @@ from sqlmodel import Session
 from bot.senders.courier import Address, Couriers, Result
 from handlers.context import Surface
 from handlers.replies import Reply
+from models.claim_locks import is_alive
 from models.db import session_scope
 from models.ledger import (
+    CLAIMED,
     FAILED,
     SENT,
     SUPERSEDED,
@@ -154,7 +161,8 @@ class LedgerSender:
                 model=self.model,
             )
             if recorded < len(outcomes) and session.get_bind().dialect.supports_sane_multi_rowcount:
-                # The lease ran out mid-send and another worker took some claims over.
+                # Another worker took some claims over mid-send: our lease ran out, or our
+                # lock went with a lost database connection.
                 log.warning(
                     "%d claims were taken over before they were recorded", len(outcomes) - recorded
                 )
@@ -176,8 +184,10 @@ class LedgerSender:
         self, row: LedgerRow, token: str, recipients: Recipients, content: ResendContent
     ) -> Recovered | None:
         """Take over a retry or an abandoned claim: reconcile with the courier, then resend or
-        settle. None if another worker holds the claim (within its lease) or took it first."""
+        settle. None if a live worker holds the claim (within its lease) or another took it
+        first."""
         now = self.clock()
+        gone = row.status == CLAIMED and not is_alive(self.engine, row.claim_token)
         with session_scope(self.engine) as session:
             mine = take_over(
                 session=session,
@@ -186,6 +196,7 @@ class LedgerSender:
                 new_token=token,
                 now=now,
                 stale_before=now - self.lease,
+                claimant_gone=gone,
                 model=self.model,
             )
         if not mine:

@@ -4,9 +4,18 @@ Each partner's contact gets one invitation with an Answer operation when an exer
 when a partner first gets a member), and partners that have not answered get one reminder the
 working day before it closes. Sending keeps the protocol of `bot.senders.exactly_once` in its own
 ledger table (`PriorityDelivery`) and under its own ledger name in the message key.
+
+When the exercise is extended or closed early, each invitation already sent is updated in place
+(`courier.update`) to show the new closing day, or that it closed (without the Answer control).
+Its ledger row's `due_at` says which closing moment the message shows: a sender takes the row
+to update by a compare-and-set on its claim token and `due_at`, with the same lock and lease as
+a claim (so two workers never both update it, and a dead one's is taken over), and records the
+new moment once the channel took the update. An update the channel asks to retry (rate limit,
+outage) is tried again on the next pass; one it refuses for good (the message was deleted) is
+logged and not tried again.
 """
 
-import uuid
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,14 +23,33 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.plain_text import render_text
-from bot.senders.courier import Couriers
+from bot.senders.courier import Address, Couriers
 from bot.senders.exactly_once import LedgerSender, Recipients, Writer
 from bot.senders.reminders import DEFAULT_LEASE, Clock, PassReport, ReminderSender, utc_now
-from handlers.priorities.invitations import Invitation, plan_invitations, redo_invitation
+from handlers.priorities.invitations import (
+    Invitation,
+    Revision,
+    outdated_invitations,
+    plan_invitations,
+    redo_invitation,
+)
 from models.boards import get_board
-from models.db import reader
-from models.ledger import CLAIMED, FAILED, LedgerRow, new_row, open_rows
+from models.claim_locks import claimant, is_alive
+from models.db import reader, session_scope
+from models.ledger import (
+    CLAIMED,
+    FAILED,
+    RETRY,
+    SENT,
+    LedgerRow,
+    claim_revision,
+    new_row,
+    open_rows,
+    record_revision,
+)
 from models.tables import Board, Member, PriorityDelivery
+
+log = logging.getLogger(__name__)
 
 LEDGER_NAME = "priorities"
 
@@ -59,10 +87,16 @@ class PrioritySender:
             clock=reminders.clock,
         )
 
-    def run_pass(self, now: datetime) -> PassReport:
-        """Send what is due at `now`: invitations, reminders, and claims left unfinished."""
+    def run_pass(self, now: datetime, token: str | None = None) -> PassReport:
+        """Send what is due at `now`: invitations, reminders, and claims left unfinished;
+        `token`: the claim token of a lock the caller holds (else the pass takes its own)."""
+        if token is not None:
+            return self._run_pass(now, token)
+        with claimant(self.engine) as token:
+            return self._run_pass(now, token)
+
+    def _run_pass(self, now: datetime, token: str) -> PassReport:
         report = PassReport()
-        token = uuid.uuid4().hex
         with Session(reader(self.engine), expire_on_commit=False) as session:
             board = get_board(session=session, slug=self.board_slug)
             if board is None:
@@ -70,9 +104,13 @@ class PrioritySender:
             planned = plan_invitations(session, board, now)
             leftovers = open_rows(session=session, board_id=board.id, model=PriorityDelivery)
             recipients = Recipients.load(session, board.id, self.couriers)
+            revisions = outdated_invitations(session, board, now)
         for row in leftovers:
             self._recover(board, row, now, token, recipients, report)
         self._send(board, planned, token, recipients, report)
+        updated = self._revise(revisions, token)
+        if updated:
+            log.info("priorities: %d invitations updated to the exercise's new closing", updated)
         return report
 
     def _send(
@@ -115,6 +153,54 @@ class PrioritySender:
                 reply = invitation.reply_for(self.couriers[to.channel].surface)
                 result = self.ledger.send(row_id, to, reply, invitation.key, token)
                 report.count(result.status, result.error)
+
+    def _revise(self, revisions: list[Revision], token: str) -> int:
+        """Update invitations sent with another closing moment; returns how many were updated."""
+        alive: dict[str, bool] = {token: True}
+        updated = 0
+        for revision in revisions:
+            row = revision.row
+            to = Address.parse(row.address)
+            courier = self.couriers.get(to.channel) if to is not None else None
+            if courier is None:
+                continue  # not reachable from this deployment: left as it was sent
+            if row.claim_token not in alive:
+                alive[row.claim_token] = is_alive(self.engine, row.claim_token)
+            now = self.clock()
+            with session_scope(self.engine) as session:
+                mine = claim_revision(
+                    session=session,
+                    row_id=row.id,
+                    old_token=row.claim_token,
+                    shows=row.due_at,
+                    new_token=token,
+                    now=now,
+                    stale_before=now - self.ledger.lease,
+                    claimant_gone=row.claim_token == token or not alive[row.claim_token],
+                    model=PriorityDelivery,
+                )
+            if not mine:
+                continue  # another worker is updating it, or has
+            result = courier.update(row.message_ref, revision.reply_for(courier.surface))
+            if result.status == RETRY:
+                # Still ours until this pass's lock goes: the next pass takes it over.
+                log.warning("priorities invitation %s not updated yet: %s", row.id, result.error)
+                continue
+            error = ""
+            if result.status != SENT:
+                error = f"not updated to the exercise's new closing: {result.error}"
+                log.warning("priorities invitation %s cannot be updated: %s", row.id, result.error)
+            with session_scope(self.engine) as session:
+                record_revision(
+                    session=session,
+                    row_id=row.id,
+                    token=token,
+                    due_at=revision.closes_at,
+                    error=error,
+                    model=PriorityDelivery,
+                )
+            updated += result.status == SENT
+        return updated
 
     def _recover(
         self,

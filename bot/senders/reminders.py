@@ -6,7 +6,6 @@ that could not be delivered. Rate limits and 5xx are retried by the courier's cl
 resending cannot fix are recorded as failed.
 """
 
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from handlers.meetings.reminder_messages import failure_notice, when
 from handlers.meetings.reminders import Delivery, ReminderPlan, plan_reminders
 from handlers.replies import Reply
 from models.boards import get_board
+from models.claim_locks import claimant
 from models.db import reader, session_scope
 from models.ledger import (
     CLAIMED,
@@ -120,18 +120,26 @@ class ReminderSender:
         """What a pass at `now` would send (nothing is recorded)."""
         with Session(reader(self.engine), expire_on_commit=False) as session:
             board = get_board(session=session, slug=self.board_slug)
-            return plan_reminders(session, board, now, self.tz) if board else None
+            return plan_reminders(session, board, now) if board else None
 
-    def run_pass(self, now: datetime) -> PassReport:
-        """Send what is due at `now` (Board time may be simulated; the ledger uses real time)."""
+    def run_pass(self, now: datetime, token: str | None = None) -> PassReport:
+        """Send what is due at `now` (Board time may be simulated; the ledger uses real time);
+        `token`: the claim token of a lock the caller holds (else the pass takes its own)."""
+        if token is not None:
+            return self._run_pass(now, token)
+        # The pass's claims are trusted while its lock is held: if the process dies, the next
+        # pass takes them over at once (`bot.senders.exactly_once`, step 4).
+        with claimant(self.engine) as token:
+            return self._run_pass(now, token)
+
+    def _run_pass(self, now: datetime, token: str) -> PassReport:
         report = PassReport()
-        token = uuid.uuid4().hex
         # Planning only reads: on SQLite it takes no write lock, so /soc commands don't wait.
         with Session(reader(self.engine), expire_on_commit=False) as session:
             board = get_board(session=session, slug=self.board_slug)
             if board is None:
                 return report
-            plan = plan_reminders(session, board, now, self.tz)
+            plan = plan_reminders(session, board, now)
             leftovers = open_rows(session=session, board_id=board.id)
             recipients = Recipients.load(session, board.id, self.couriers)
         self._record_superseded(board, plan, report)

@@ -7,6 +7,8 @@ history (`conversations.history`), which is how a successor reconciles a claim.
 
 import http.client
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.error import URLError
 from zoneinfo import ZoneInfo
@@ -20,6 +22,9 @@ from slack_sdk.http_retry import (
     RetryIntervalCalculator,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
 from bot.senders.courier import Address, Result
@@ -51,17 +56,73 @@ RETRYABLE_ERRORS = frozenset(
 )
 
 
+# The longest Retry-After a sender waits out on the spot. A workspace asking for longer is left
+# alone until then (`RateLimitPause`): its messages wait for a later tick, and the worker's time
+# goes to the other Boards.
+MAX_RATE_LIMIT_WAIT = 5
+RATE_LIMITED = "ratelimited"
+
+
+def retry_after(headers: dict) -> int:
+    """The seconds a 429's Retry-After header asks for (1 when it is missing or unreadable)."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            text = value[0] if isinstance(value, list | tuple) else value
+            return int(text) if str(text).strip().isdigit() else 1
+    return 1
+
+
+class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Waits out a 429 only when Slack asks for at most `max_wait` seconds."""
+
+    def __init__(self, max_retry_count: int = 3, max_wait: int = MAX_RATE_LIMIT_WAIT) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        limited = super()._can_retry(state=state, request=request, response=response, error=error)
+        return limited and retry_after(response.headers) <= self.max_wait
+
+
+class RateLimitPause:
+    """Until when one workspace is not to be called, after a 429 too long to wait out (shared by
+    the couriers of that workspace's client)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock, self.until = clock, 0.0
+
+    def active(self) -> bool:
+        """Whether the workspace asked to be left alone for longer than now."""
+        return self.clock() < self.until
+
+    def start(self, seconds: int) -> None:
+        """Leave the workspace alone for `seconds` from now."""
+        self.until = max(self.until, self.clock() + seconds)
+
+
 def reminder_client(
-    settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None
+    settings: Settings,
+    *,
+    retry_interval: RetryIntervalCalculator | None = None,
+    token: str | None = None,
+    max_wait: int = MAX_RATE_LIMIT_WAIT,
 ) -> WebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx and dropped links."""
+    """A Web API client (the deployment's bot token unless `token` is given) that waits out 429s
+    asking for at most `max_wait` seconds, and retries 5xx and dropped links."""
     interval = retry_interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
     return WebClient(
-        token=settings.slack_bot_token,
+        token=settings.slack_bot_token if token is None else token,
         base_url=settings.slack_api_url,
         timeout=30,
         retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            BoundedRateLimitRetryHandler(max_retry_count=3, max_wait=max_wait),
             ServerErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
             ConnectionErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
         ],
@@ -95,8 +156,11 @@ class SlackCourier:
     can_find_sent = True
     surface = SLACK
 
-    def __init__(self, client: WebClient, tz: ZoneInfo) -> None:
+    def __init__(
+        self, client: WebClient, tz: ZoneInfo, pause: RateLimitPause | None = None
+    ) -> None:
         self.client, self.tz = client, tz
+        self.pause = pause or RateLimitPause()
 
     def message(self, user_id: str, reply: Reply, key: str) -> dict:
         """The chat.postMessage arguments: a user id as channel posts in the app's DM."""
@@ -126,10 +190,12 @@ class SlackCourier:
 
     def post(self, message: dict) -> Result:
         """Send one message; errors become a Result (unknown exceptions propagate)."""
+        if self.pause.active():
+            return Result(RETRY, error=RATE_LIMITED)
         try:
             response = self.client.chat_postMessage(**message)
         except Exception as error:  # noqa: BLE001  (result_of re-raises what it does not know)
-            result = result_of(error)
+            result = self._result_of(error)
             key = message["metadata"]["event_payload"]["key"]
             log.warning("message %s to %s: %s (%s)", key, message["channel"],
                         result.error, result.status)  # fmt: skip
@@ -140,15 +206,19 @@ class SlackCourier:
     def update(self, ref: str, reply: Reply) -> Result:
         """Replace the message `ref` ("<channel>:<ts>") with `reply`."""
         channel, _, ts = ref.partition(":")
+        if self.pause.active():
+            return Result(RETRY, error=RATE_LIMITED)
         try:
             self.client.chat_update(channel=channel, ts=ts, **self._content(reply))
         except Exception as error:  # noqa: BLE001  (result_of re-raises what it does not know)
-            return result_of(error)
+            return self._result_of(error)
         return Result(SENT, ref=ref)
 
     def find_sent(self, to: Address, key: str, since: datetime) -> Result | None:
         """The message with this key in the person's DM since `since` (less a minute), if any."""
         oldest = (since - timedelta(seconds=60)).timestamp()
+        if self.pause.active():
+            return Result(RETRY, error=f"could not check whether it was sent: {RATE_LIMITED}")
         try:
             channel = self.client.conversations_open(users=to.id)["channel"]["id"]
             cursor = None
@@ -169,11 +239,24 @@ class SlackCourier:
                 if not page.get("has_more") or not cursor:
                     return None
         except Exception as error:  # noqa: BLE001  (result_of re-raises what it does not know)
-            result = result_of(error)
+            result = self._result_of(error)
             result.error = f"could not check whether it was sent: {result.error}"
             return result
 
+    def _result_of(self, error: Exception) -> Result:
+        """`result_of`, and a 429 that outlasted the client's waiting pauses the workspace."""
+        result = result_of(error)
+        if isinstance(error, SlackApiError) and error.response.status_code == 429:
+            seconds = retry_after(error.response.headers)
+            if not self.pause.active():
+                log.warning("Slack asked this workspace's messages to wait %ss: they go out on "
+                            "a later tick", seconds)  # fmt: skip
+            self.pause.start(seconds)
+        return result
 
-def slack_couriers(client: WebClient, tz: ZoneInfo) -> dict[str, SlackCourier]:
+
+def slack_couriers(
+    client: WebClient, tz: ZoneInfo, pause: RateLimitPause | None = None
+) -> dict[str, SlackCourier]:
     """The couriers of a Slack-only deployment: {"slack": SlackCourier}."""
-    return {CHANNEL: SlackCourier(client, tz)}
+    return {CHANNEL: SlackCourier(client, tz, pause)}

@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Flask, request
 from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.flask.handler import to_flask_response
+from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings, SettingsError
 from bot.setup import open_engine
-from bot.slack.app import create_app
+from bot.slack.app import check_slack_settings, create_app
 from bot.slack.http_request import from_flask
 from bot.slack.ids import EVENTS_PATH
 from bot.slack.listeners.respond import failure_text, report_failure
@@ -28,8 +28,11 @@ _OPTIONAL_SETTINGS = {"control_socket_disable"}
 def create_wsgi_app(
     settings: Settings, *, engine: Engine | None = None, **app_options: Any
 ) -> Flask:
-    """The Flask app serving Slack's requests; refuses to exist without a signing secret."""
-    settings.require("slack_bot_token", "slack_signing_secret")
+    """The Flask app serving Slack's requests; refuses to exist without a signing secret.
+
+    When workspaces install the app, it also serves the install link and Slack's redirect.
+    """
+    check_slack_settings(settings, "slack_signing_secret")
     engine = engine or open_engine(settings)
     app = create_app(settings, engine=engine, **app_options)
     web = Flask("soc-bot")
@@ -48,6 +51,17 @@ def create_wsgi_app(
             # before the app's error handler) ran: answer as that handler does, never with a 500.
             report_failure(error, None)
             return {"response_type": "ephemeral", "text": failure_text(error)}, 200
+
+    if app.oauth_flow is not None:
+        oauth = app.oauth_flow
+
+        @web.get(oauth.install_path)
+        def slack_install():
+            return to_flask_response(oauth.handle_installation(to_bolt_request(request)))
+
+        @web.get(oauth.redirect_uri_path)
+        def slack_oauth_redirect():
+            return to_flask_response(oauth.handle_callback(to_bolt_request(request)))
 
     @web.get("/healthz")
     def healthz():
@@ -106,7 +120,7 @@ class GunicornServer(BaseApplication):
 def serve_main(settings: Settings, port: int | None = None, *, host: str = "0.0.0.0") -> int:
     """Run the HTTP server until stopped; a missing setting, or a database that cannot be reached
     or is not upgraded, raises before it starts (SettingsError, NotMigrated, SQLAlchemyError)."""
-    settings.require("slack_bot_token", "slack_signing_secret")
+    check_slack_settings(settings, "slack_signing_secret")
     open_engine(settings).dispose()  # fail here, with the message, not in every worker
     options = gunicorn_options(host, port or settings.port)
     log.info("serving Slack on %s with %s workers × %s threads", options["bind"],

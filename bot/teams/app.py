@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine
 from bot.cli.console import system_clock
 from bot.config import Settings
 from bot.setup import open_engine
-from bot.teams import listeners
+from bot.teams import form_listeners, listeners
+from bot.teams.boards import TeamsBoards
+from bot.teams.charts import ChartLinks
 from bot.teams.config import TeamsSettings
 from bot.teams.runtime import TeamsRuntime
 
@@ -32,6 +34,8 @@ class TeamsBot:
     adapter: CloudAdapter
     auth_configuration: AgentAuthConfiguration
     runtime: TeamsRuntime
+    # The RAG chart's signed links (served by the server at `CHART_PATH`); None: no charts.
+    charts: ChartLinks | None = None
 
 
 def create_app(
@@ -56,8 +60,12 @@ def create_app(
     agent = AgentApplication[TurnState](
         storage=MemoryStorage(), connection_manager=manager, remove_recipient_mention=True
     )
-    runtime = TeamsRuntime(settings=settings, engine=engine or open_engine(settings),
-                           clock=clock or system_clock,
-                           teams_check_service_url=teams.check_service_url)  # fmt: skip
-    listeners.register(agent, runtime)
-    return TeamsBot(agent, adapter, manager.get_default_connection_configuration(), runtime)
+    engine = engine or open_engine(settings)
+    runtime = TeamsRuntime(settings=settings, engine=engine, clock=clock or system_clock,
+                           teams_check_service_url=teams.check_service_url,
+                           boards=TeamsBoards(engine, settings, teams))  # fmt: skip
+    charts = ChartLinks.for_settings(teams, runtime.clock)
+    listeners.register(agent, runtime, charts)
+    form_listeners.register(agent, runtime)
+    configuration = manager.get_default_connection_configuration()
+    return TeamsBot(agent, adapter, configuration, runtime, charts)

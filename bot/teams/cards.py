@@ -9,13 +9,15 @@ click is refused by the same handlers as a Slack button.
 
 import json
 import re
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from bot.plain_text import format_value, render_text
 from bot.rag_marks import RAG_DISPLAY, RAG_LEGEND
 from bot.teams import ids
-from handlers.register.actions import NOTE_LIMIT
-from handlers.replies import Fact, Item, Page, Reply, Section
+from handlers.priorities.forms import ANSWER
+from handlers.register.actions import EDIT_FORM, NOTE_LIMIT
+from handlers.replies import Fact, Item, Operation, Page, Reply, Section
 from models.tables import Rag
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -30,7 +32,9 @@ FALLBACK_TEXT = 1_000  # UTF-8 bytes; notifications show far less
 # Blue is not offered here: closing needs the outcome, which "Mark complete" asks for.
 RAG_CHOICES = (Rag.RED, Rag.AMBER, Rag.GREEN)
 CONTROL_LABELS = {"rag": "Save RAG", "done": "Mark complete", "note": "Add note",
-                  "due": "Change due date"}  # fmt: skip
+                  "due": "Change due date", "edit": "Edit…"}  # fmt: skip
+# The reply-level operations drawn as buttons: each opens its form (`bot.teams.forms`).
+OPERATION_VERBS = {EDIT_FORM: ids.VERB_EDIT, ANSWER: ids.VERB_ANSWER}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -51,11 +55,23 @@ def safe_text(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_card(reply: Reply, tz: ZoneInfo, *, interactive: bool = True) -> dict:
-    """The reply as one Adaptive Card; over the size limit, trailing items become a note."""
+def render_card(
+    reply: Reply,
+    tz: ZoneInfo,
+    *,
+    interactive: bool = True,
+    images: Mapping[str, str] | None = None,
+) -> dict:
+    """The reply as one Adaptive Card; over the size limit, trailing items become a note.
+
+    `images` maps a reply file's name to a link the client can fetch (the RAG chart's signed
+    link): that file is drawn in the card, under the reply's text. Times are in the reply's
+    Board's zone (`tz` only for a reply made outside any Board).
+    """
+    tz = reply.tz or tz
     source = reply.source
     head: list[dict] = [
-        _rich(
+        rich_text(
             ("⚠️ " if reply.error else "") + reply.title,
             weight="Bolder",
             size="Medium",
@@ -63,19 +79,30 @@ def render_card(reply: Reply, tz: ZoneInfo, *, interactive: bool = True) -> dict
         )  # fmt: skip
     ]
     if reply.text:
-        head.append(_rich(reply.text))
+        head.append(rich_text(reply.text))
     if reply.notice:
-        head.append(_rich(reply.notice, subtle=True))
+        head.append(rich_text(reply.notice, subtle=True))
+    for file in reply.files:
+        if images and file.filename in images:
+            head.append({"type": "Image", "url": images[file.filename],
+                         "altText": safe_text(file.title, 200), "size": "Stretch"})  # fmt: skip
     groups: list[dict] = []
     index = iter(range(100_000))
     groups.extend(_item(item, next(index), tz, interactive, source) for item in reply.items)
     for section in reply.sections:
         groups.extend(_section(section, tz, interactive, index, source))
     tail: list[dict] = _page(reply.page, interactive) if reply.page else []
+    if interactive:
+        # An item drawn with its own Edit… control needs no second one for the whole reply.
+        items = [*reply.items, *(item for section in reply.sections for item in section.items)]
+        editable = {f"{i.ref}:{i.version}" for i in items if i.ref and "update" in i.operations}
+        operations = [op for op in reply.operations
+                      if not (op.name == EDIT_FORM and op.target in editable)]  # fmt: skip
+        tail.extend(_operations(operations, reply.source))
     if reply.hint:
-        tail.append(_rich(reply.hint, subtle=True))
+        tail.append(rich_text(reply.hint, subtle=True))
     if reply.rag_legend:
-        tail.append(_rich(RAG_LEGEND, subtle=True))
+        tail.append(rich_text(RAG_LEGEND, subtle=True))
     fallback = fallback_text(reply, tz)
     return _fit(head, groups, tail, fallback)
 
@@ -111,17 +138,24 @@ def _fit(head: list[dict], groups: list[dict], tail: list[dict], fallback: str) 
     while kept:
         kept.pop()
         hidden = len(groups) - len(kept)
-        note = _rich(f"…{hidden} more not shown here: a Teams card holds about 28 KB. "
+        note = rich_text(f"…{hidden} more not shown here: a Teams card holds about 28 KB. "
                      "Narrow the command to see the rest.", subtle=True)  # fmt: skip
         card = _card(head + kept + [note] + tail, fallback)
         if card_bytes(card) <= MAX_CARD_BYTES:
             return card
-    return _card(head + [_rich("The reply is too long for a Teams card.")], fallback)
+    return _card(head + [rich_text("The reply is too long for a Teams card.")], fallback)
 
 
 def _card(body: list[dict], fallback: str) -> dict:
-    return {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body,
-            "fallbackText": fallback}  # fmt: skip
+    return {**empty_card(body), "fallbackText": fallback}
+
+
+def empty_card(body: list[dict], actions: list[dict] | None = None) -> dict:
+    """An Adaptive Card (schema 1.5) with this body and, if given, card-level actions."""
+    card = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
+    if actions:
+        card["actions"] = actions
+    return card
 
 
 def _item(item: Item, index: int, tz: ZoneInfo, interactive: bool, source: str) -> dict:
@@ -131,10 +165,10 @@ def _item(item: Item, index: int, tz: ZoneInfo, interactive: bool, source: str) 
     if item.rag:
         parts.append(_run((" · " if parts else "") + rag_label(item.rag)))
     content: list[dict] = [{"type": "RichTextBlock", "inlines": parts}] if parts else []
-    content.append(_rich(item.title, weight="Bolder" if not parts else None))
+    content.append(rich_text(item.title, weight="Bolder" if not parts else None))
     content.extend(_fact(fact, tz) for fact in item.facts)
     if item.body:
-        content.append(_rich(item.body))
+        content.append(rich_text(item.body))
     if interactive and item.ref and item.operations:
         content.extend(_controls(item, index, source))
     return {"type": "Container", "separator": True, "spacing": "Medium", "items": content}
@@ -169,9 +203,24 @@ def _controls(item: Item, index: int, source: str) -> list[dict]:
         picker = {"type": "Input.Date", "id": ids.input_id("due", index), "label": "New due date",
                   "isRequired": True, "errorMessage": "Choose a date."}  # fmt: skip
         actions.append(_show_card(CONTROL_LABELS["due"], [picker], execute("due", ids.VERB_DUE)))
+        edit = execute("edit", ids.VERB_EDIT)
+        del edit["data"][ids.INPUT_KEY]  # the form it opens has its own inputs
+        actions.append(edit)
     if actions:
         elements.append({"type": "ActionSet", "actions": actions})
     return elements
+
+
+def _operations(operations: list[Operation], source: str) -> list[dict]:
+    """A reply's own operations (Edit…, Answer) as buttons; one not drawn here is in the hint."""
+    actions = [
+        {"type": "Action.Execute", "title": operation.label, "style": "positive",
+         "verb": OPERATION_VERBS[operation.name],
+         "data": {ids.TARGET_KEY: operation.target, ids.SOURCE_KEY: source}}
+        for operation in operations
+        if operation.name in OPERATION_VERBS
+    ]  # fmt: skip
+    return [{"type": "ActionSet", "actions": actions}] if actions else []
 
 
 def _text_input(input_id: str, label: str) -> dict:
@@ -186,9 +235,9 @@ def _show_card(title: str, body: list[dict], action: dict) -> dict:
 
 
 def _section(section: Section, tz: ZoneInfo, interactive: bool, index, source: str) -> list[dict]:
-    lines = [_rich(section.heading, weight="Bolder")]
+    lines = [rich_text(section.heading, weight="Bolder")]
     lines += [_fact(fact, tz) for fact in section.facts]
-    lines += [_rich(line) for line in section.lines]
+    lines += [rich_text(line) for line in section.lines]
     groups = [{"type": "Container", "separator": True, "items": lines}]
     groups.extend(_item(item, next(index), tz, interactive, source) for item in section.items)
     return groups
@@ -204,7 +253,7 @@ def _fact(fact: Fact, tz: ZoneInfo) -> dict:
 
 
 def _page(page: Page, interactive: bool) -> list[dict]:
-    blocks = [_rich(f"Page {page.number} of {page.pages}", subtle=True)]
+    blocks = [rich_text(f"Page {page.number} of {page.pages}", subtle=True)]
     moves = []
     if page.number > 1:
         moves.append(("◀ Previous", f"{page.command} page {page.number - 1}"))
@@ -215,11 +264,11 @@ def _page(page: Page, interactive: bool) -> list[dict]:
                     "data": {ids.COMMAND_KEY: command}} for title, command in moves]  # fmt: skip
         blocks.append({"type": "ActionSet", "actions": actions})
     elif moves:
-        blocks.append(_rich("Next: type @soc " + moves[-1][1], subtle=True))
+        blocks.append(rich_text("Next: type @soc " + moves[-1][1], subtle=True))
     return blocks
 
 
-def _rich(
+def rich_text(
     text: str,
     *,
     weight: str | None = None,
@@ -227,6 +276,7 @@ def _rich(
     color: str | None = None,
     subtle: bool = False,
 ) -> dict:
+    """Text in one TextRun (never read as Markdown), cleaned and cut to length."""
     run = _run(text, weight=weight, size=size, color=color, subtle=subtle)
     return {"type": "RichTextBlock", "inlines": [run]}
 

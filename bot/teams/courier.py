@@ -79,7 +79,8 @@ class TeamsCourier:
                 where["serviceUrl"], where["conversation"], where["activity"])  # fmt: skip
         except (ValueError, KeyError, TypeError):
             return Result(FAILED, error="not a Teams message reference")
-        return self._run(self._update(service_url, conversation, activity_id, ref, reply))
+        tenant = str(where.get("tenant") or "")
+        return self._run(self._update(service_url, conversation, activity_id, ref, reply, tenant))
 
     def find_sent(self, to: Address, key: str, since: datetime) -> Result | None:
         """Never known in Teams: the sender resends with a visible line instead (see module)."""
@@ -100,14 +101,14 @@ class TeamsCourier:
         reference = stored_conversation(to.conversation)
         service_url = (reference or {}).get("serviceUrl") or self.service_url
         tenant = to.tenant or ((reference or {}).get("conversation") or {}).get("tenantId") or ""
-        client = await self._client(service_url)
+        client, app_id = await self._client(service_url, tenant)
         try:
             if reference is not None:
                 conversation = reference["conversation"]["id"]
             else:
                 if not tenant:
                     return Result(FAILED, error="no Teams chat stored and no tenant to open one")
-                conversation = await self._open_chat(client, to.id, tenant)
+                conversation = await self._open_chat(client, to.id, tenant, app_id)
             message = self.message(reply)
             sent = await with_retries(
                 lambda: client.conversations.send_to_conversation(conversation, message),
@@ -119,12 +120,16 @@ class TeamsCourier:
         finally:
             await client.close()
         ref = {"serviceUrl": service_url, "conversation": conversation, "activity": sent.id or ""}
+        if tenant:
+            ref["tenant"] = tenant  # an update goes through the same tenant's app
         return Result(SENT, ref=json.dumps(ref, sort_keys=True))
 
-    async def _open_chat(self, client: TeamsConnectorClient, object_id: str, tenant: str) -> str:
+    async def _open_chat(
+        self, client: TeamsConnectorClient, object_id: str, tenant: str, app_id: str
+    ) -> str:
         parameters = ConversationParameters(
             is_group=False,
-            bot=ChannelAccount(id=f"28:{self.teams.client_id}"),
+            bot=ChannelAccount(id=f"28:{app_id}"),
             members=[ChannelAccount(id=object_id)],
             tenant_id=tenant,
             channel_data={"tenant": {"id": tenant}},
@@ -135,9 +140,15 @@ class TeamsCourier:
         return created.id
 
     async def _update(
-        self, service_url: str, conversation: str, activity_id: str, ref: str, reply: Reply
+        self,
+        service_url: str,
+        conversation: str,
+        activity_id: str,
+        ref: str,
+        reply: Reply,
+        tenant: str,
     ) -> Result:
-        client = await self._client(service_url)
+        client, _ = await self._client(service_url, tenant)
         message = self.message(reply)
         message.id = activity_id
         try:
@@ -151,12 +162,15 @@ class TeamsCourier:
             await client.close()
         return Result(SENT, ref=ref)
 
-    async def _client(self, service_url: str) -> TeamsConnectorClient:
+    async def _client(self, service_url: str, tenant: str) -> tuple[TeamsConnectorClient, str]:
+        """A connector client with the token of the app serving `tenant`, and that app's id:
+        one tenant's messages never go out under another tenant's app."""
         if self._connections is None:
             self._connections = MsalConnectionManager(**self.teams.sdk_configuration())
-        provider = self._connections.get_default_connection()
+        name, app_id = self.teams.connection_for_tenant(tenant)
+        provider = self._connections.get_connection(name)
         token = await provider.get_access_token(CONNECTOR_AUDIENCE, CONNECTOR_SCOPES)
-        return TeamsConnectorClient(endpoint=service_url, token=token or "")
+        return TeamsConnectorClient(endpoint=service_url, token=token or ""), app_id
 
     def _run(self, work: Awaitable[Result]) -> Result:
         # The senders are synchronous (the worker's thread); each call gets its own event loop.

@@ -10,7 +10,7 @@ person, and the channel gets a one-line note saying where the answer went.
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from http import HTTPStatus
 
@@ -28,7 +28,9 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from sqlmodel import Session
 
 from bot.teams import ids
+from bot.teams.boards import Where, where_of
 from bot.teams.cards import CONTENT_TYPE, SentCard, fallback_text, render_card
+from bot.teams.charts import ChartLinks, current_version
 from bot.teams.connector import ConnectorError, with_retries
 from bot.teams.files import (
     CONSENT_INVOKE,
@@ -47,7 +49,8 @@ from handlers.commands import is_read_only
 from handlers.context import Context
 from handlers.register import forms
 from handlers.register.forms import Outcome, Target
-from handlers.replies import Audience, Delivery, Reply, error_reply
+from handlers.replies import Audience, Delivery, Reply, ReplyFile, error_reply
+from handlers.reports.snapshot import ChartData
 from models.tables import Rag
 
 log = logging.getLogger(__name__)
@@ -71,17 +74,34 @@ WELCOME = Reply(
     title="Hello: I keep the Board's action register.",
     text="Type `help` to see what you can ask, or `action status` for your actions.",
 )
+SEVERAL_BOARDS = error_reply(
+    "You are on more than one Board in this organisation, so a personal chat cannot tell which "
+    "one you mean: nothing was done.",
+    "Ask in your Board's team channel instead (`@soc ...`).",
+)
+WRONG_APP = error_reply(
+    "This request did not come through your organisation's own soc-bot app, so nothing was done."
+)
+# Where a turn's Board-scoped runtime is kept (`TurnContext.turn_state`).
+TURN_RUNTIME = "soc.board_runtime"
 UseCase = Callable[[Session, Context], object]
 
 
-def register(app: AgentApplication, runtime: TeamsRuntime) -> None:
-    """Register every listener on `app`; the last one answers any invoke nothing else did."""
+def register(app: AgentApplication, shared: TeamsRuntime, charts: ChartLinks | None = None) -> None:
+    """Register every listener on `app`; the last one answers any invoke nothing else did.
+
+    Each listener runs against the turn's own Board (`scope_to_board`, before any of them).
+    """
+
+    @app.before_turn
+    async def scope_to_board(context: TurnContext, state: TurnState) -> bool:
+        return await _scope_to_board(context, shared)
 
     @app.activity(ActivityTypes.message)
     async def on_message(context: TurnContext, state: TurnState) -> None:
-        activity = context.activity
+        activity, runtime = context.activity, turn_runtime(context, shared)
         personal = _is_personal(activity)
-        object_id = _object_id(activity)
+        object_id = object_id_of(activity)
         if personal:
             await _remember(runtime, activity)
         if activity.value is not None and not (activity.text or "").strip():
@@ -91,17 +111,19 @@ def register(app: AgentApplication, runtime: TeamsRuntime) -> None:
             return await _answer(context, UNKNOWN_PERSON, runtime)
         text = normalise_command(activity.text) or "help"
         reply = await runtime.run_async(object_id, text)
+        images = await _chart_links(reply, runtime, charts)
         private = _PrivateChat(context, runtime)
         if personal or reply.audience == Audience.IN_CHANNEL:
-            await _answer(context, reply, runtime, interactive=personal)
+            await _answer(context, reply, runtime, interactive=personal, images=images)
             here = _Here(context)
-        elif await private.send(card_activity(reply, runtime)):
+        elif await private.send(card_activity(reply, runtime, images=images)):
             # Meant for the asker alone: their personal chat, and a short pointer in the channel.
             await _say(context, SENT_PRIVATELY)
             here = private
         else:
             return await _say(context, NOT_SENT_PRIVATELY)
-        await _send_files(reply, text, runtime, here, private if not personal else here)
+        linked = [f for f in reply.files if f.filename not in images]
+        await _send_files(linked, text, runtime, here, private if not personal else here)
 
     for verb, change in (
         (ids.VERB_RAG, _rag_change),
@@ -109,26 +131,22 @@ def register(app: AgentApplication, runtime: TeamsRuntime) -> None:
         (ids.VERB_DONE, _done_change),
         (ids.VERB_NOTE, _note_change),
     ):
-        _register_control(app, runtime, verb, change)
+        _register_control(app, shared, verb, change)
 
     @app.adaptive_card.action_execute(ids.VERB_PAGE)
     async def on_page(context: TurnContext, state: TurnState, data: dict) -> InvokeResponse:
+        runtime = turn_runtime(context, shared)
         text = str((data or {}).get(ids.COMMAND_KEY) or "")
-        object_id = _object_id(context.activity)
+        object_id = object_id_of(context.activity)
         if not text or not is_read_only(text) or not object_id:
             # Paging only ever re-runs a listing; a value that would change something is forged.
-            return _card_response(OUT_OF_DATE, runtime)
-        return _card_response(await runtime.run_async(object_id, text), runtime)
+            return card_response(OUT_OF_DATE, runtime)
+        return card_response(await runtime.run_async(object_id, text), runtime)
 
     async def on_file_consent(context: TurnContext, state: TurnState) -> None:
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
-        await _file_consent(context, runtime, value)
-        await context.send_activity(
-            Activity(
-                type=ActivityTypes.invoke_response,
-                value=InvokeResponse(status=HTTPStatus.OK, body={}),
-            )  # fmt: skip
-        )
+        await _file_consent(context, turn_runtime(context, shared), value)
+        await _answer_invoke(context, {})
 
     app.add_route(
         lambda context: (
@@ -142,7 +160,7 @@ def register(app: AgentApplication, runtime: TeamsRuntime) -> None:
     @app.activity(ActivityTypes.installation_update)
     async def on_installation(context: TurnContext, state: TurnState) -> None:
         if _is_personal(context.activity) and context.activity.action in (None, "add"):
-            await _remember(runtime, context.activity)
+            await _remember(turn_runtime(context, shared), context.activity)
 
     @app.activity(ActivityTypes.conversation_update)
     async def on_conversation_update(context: TurnContext, state: TurnState) -> None:
@@ -150,6 +168,7 @@ def register(app: AgentApplication, runtime: TeamsRuntime) -> None:
         bot_id = (activity.recipient.id if activity.recipient else "") or ""
         added = [m.id for m in activity.members_added or []]
         personal_install = _is_personal(activity) and bot_id in added
+        runtime = turn_runtime(context, shared)
         if personal_install and await _remember(runtime, activity):
             await _answer(context, WELCOME, runtime)
 
@@ -158,16 +177,11 @@ def register(app: AgentApplication, runtime: TeamsRuntime) -> None:
         # Teams answers a missing invoke response with an error on the person's screen (501).
         name = context.activity.name or ""
         if name == "adaptiveCard/action":
-            response = _card_response(OUT_OF_DATE, runtime)
+            response = card_response(OUT_OF_DATE, shared)
             body = response.model_dump(mode="json", by_alias=True, exclude_none=True)
         else:
             body = {}
-        await context.send_activity(
-            Activity(
-                type=ActivityTypes.invoke_response,
-                value=InvokeResponse(status=HTTPStatus.OK, body=body),
-            )  # fmt: skip
-        )
+        await _answer_invoke(context, body)
 
     @app.activity([ActivityTypes.message_update, ActivityTypes.message_delete,
                    ActivityTypes.message_reaction, ActivityTypes.typing,
@@ -186,16 +200,75 @@ def register(app: AgentApplication, runtime: TeamsRuntime) -> None:
                 log.warning("could not tell the person the turn failed")
 
 
+async def _scope_to_board(context: TurnContext, shared: TeamsRuntime) -> bool:
+    """Run the turn against its Board: False (nothing runs) if it has none, or came through
+    another tenant's app; the person is told which, where a reply cannot cross tenants."""
+    where = where_of(context.activity)
+    claims = context.identity.claims if context.identity else {}
+    if not shared.boards.credentials_match(claims or {}, where):
+        # Answering through the connector would use another tenant's app: only an invoke's own
+        # HTTP answer says so.
+        log.warning("refused a Teams activity from tenant %s: its token is for another app",
+                    where.tenant)  # fmt: skip
+        await _refuse(context, shared, WRONG_APP, tell=False)
+        return False
+    found = await asyncio.to_thread(shared.boards.board_of, where)
+    if found.slug is None:
+        await _refuse(context, shared, SEVERAL_BOARDS if found.several else no_board(where))
+        return False
+    context.turn_state[TURN_RUNTIME] = shared.for_board(found.slug)
+    return True
+
+
+def turn_runtime(context: TurnContext, shared: TeamsRuntime) -> TeamsRuntime:
+    """The runtime scoped to this turn's Board (an unscoped one finds no Board at all)."""
+    scoped = context.turn_state.get(TURN_RUNTIME)
+    return scoped if isinstance(scoped, TeamsRuntime) else shared
+
+
+def no_board(where: Where) -> Reply:
+    """What someone in an unbound (or unbound since) tenant or team is told."""
+    place = "This team" if where.team else "Your organisation's Teams tenant"
+    return error_reply(f"{place} has no Board here, so nothing was done.",
+                       f"Ask the operator to run `{where.bind_command()}`.")  # fmt: skip
+
+
+async def _refuse(
+    context: TurnContext, runtime: TeamsRuntime, reply: Reply, *, tell: bool = True
+) -> None:
+    """Answer a turn that runs nothing: a message is told (if `tell`), an invoke always is."""
+    activity = context.activity
+    if activity.type == ActivityTypes.message and tell:
+        await _answer(context, reply, runtime, interactive=False)
+    elif activity.type == ActivityTypes.invoke:
+        body = {}
+        if activity.name == "adaptiveCard/action":
+            response = card_response(reply, runtime)
+            body = response.model_dump(mode="json", by_alias=True, exclude_none=True)
+        await _answer_invoke(context, body)
+
+
+async def _answer_invoke(context: TurnContext, body: dict) -> None:
+    """An invoke's HTTP answer: 200 with `body` (Teams shows an error for a missing one)."""
+    await context.send_activity(
+        Activity(
+            type=ActivityTypes.invoke_response,
+            value=InvokeResponse(status=HTTPStatus.OK, body=body),
+        )  # fmt: skip
+    )
+
+
 def _register_control(
     app: AgentApplication,
-    runtime: TeamsRuntime,
+    shared: TeamsRuntime,
     verb: str,
     change: Callable[[Target, str], UseCase | None],
 ) -> None:
     @app.adaptive_card.action_execute(verb)
     async def on_control(context: TurnContext, state: TurnState, data: dict) -> InvokeResponse:
+        runtime = turn_runtime(context, shared)
         data = data if isinstance(data, dict) else {}
-        object_id = _object_id(context.activity)
+        object_id = object_id_of(context.activity)
         target = Target.parse(str(data.get(ids.TARGET_KEY) or ""))
         input_id = str(data.get(ids.INPUT_KEY) or "")
         kind = verb.rsplit(".", 1)[-1]
@@ -203,21 +276,15 @@ def _register_control(
         if target is not None and object_id and input_id.startswith(kind + "."):
             use_case = change(target, str(data.get(input_id) or ""))
         if use_case is None:
-            return _card_response(OUT_OF_DATE, runtime)
+            return card_response(OUT_OF_DATE, runtime)
         try:
             result = await runtime.use_async(object_id, use_case)
-            reply = _reply_of(result)
             source = str(data.get(ids.SOURCE_KEY) or "")
-            if not reply.error and source and is_read_only(source):
-                # Redraw what was clicked, as it now is, with what happened on top.
-                fresh = await runtime.run_async(object_id, source)
-                if not fresh.error:
-                    fresh.notice = reply.title
-                    reply = fresh
+            reply = await after_change(runtime, object_id, reply_of(result), source)
         except Exception:  # noqa: BLE001  (the card must still be answered)
             log.exception("Teams card control failed")
             reply = error_reply(FAILED)
-        return _card_response(reply, runtime)
+        return card_response(reply, runtime)
 
 
 async def _file_consent(context: TurnContext, runtime: TeamsRuntime, value: dict) -> None:
@@ -228,7 +295,7 @@ async def _file_consent(context: TurnContext, runtime: TeamsRuntime, value: dict
     if not accepted:
         return await _say(context, "All right: the file was not sent.")
     command, name = str(chosen.get("command") or ""), str(chosen.get("file") or "")
-    url, object_id = str(info.get("uploadUrl") or ""), _object_id(context.activity)
+    url, object_id = str(info.get("uploadUrl") or ""), object_id_of(context.activity)
     allow_http = not runtime.teams_check_service_url
     if not (command and is_read_only(command) and object_id
             and upload_allowed(url, allow_http=allow_http)):  # fmt: skip
@@ -268,7 +335,19 @@ def _note_change(target: Target, value: str) -> UseCase | None:
     return lambda session, ctx: forms.add_note(session, ctx, target, value)
 
 
-def _reply_of(result: object) -> Reply:
+async def after_change(runtime: TeamsRuntime, object_id: str, reply: Reply, source: str) -> Reply:
+    """What a card shows after a control or form saved: what it was drawn from, redrawn as it
+    now is with what happened on top (`source`, a listing); else the change's own reply."""
+    if reply.error or not source or not is_read_only(source):
+        return reply
+    fresh = await runtime.run_async(object_id, source)
+    if fresh.error:
+        return reply
+    fresh.notice = reply.title
+    return fresh
+
+
+def reply_of(result: object) -> Reply:
     """A form's outcome as a reply: a refused field's message becomes the error shown."""
     if isinstance(result, Outcome):
         if result.errors and not result.reply.items:
@@ -278,14 +357,21 @@ def _reply_of(result: object) -> Reply:
     return result if isinstance(result, Reply) else error_reply(FAILED)
 
 
-def _card_response(reply: Reply, runtime: TeamsRuntime) -> InvokeResponse:
+def card_response(reply: Reply, runtime: TeamsRuntime) -> InvokeResponse:
+    """An Action.Execute's answer: the reply's card, drawn in place of the one clicked."""
     return factory.adaptive_card(render_card(reply, runtime.settings.tz))
 
 
-def card_activity(reply: Reply, runtime: TeamsRuntime, *, interactive: bool = True) -> Activity:
+def card_activity(
+    reply: Reply,
+    runtime: TeamsRuntime,
+    *,
+    interactive: bool = True,
+    images: Mapping[str, str] | None = None,
+) -> Activity:
     """A message carrying the reply as a card, with its plain-text fallback."""
     tz = runtime.settings.tz
-    card = render_card(reply, tz, interactive=interactive)
+    card = render_card(reply, tz, interactive=interactive, images=images)
     return Activity(
         type=ActivityTypes.message,
         text=fallback_text(reply, tz),
@@ -295,9 +381,14 @@ def card_activity(reply: Reply, runtime: TeamsRuntime, *, interactive: bool = Tr
 
 
 async def _answer(
-    context: TurnContext, reply: Reply, runtime: TeamsRuntime, *, interactive: bool = True
+    context: TurnContext,
+    reply: Reply,
+    runtime: TeamsRuntime,
+    *,
+    interactive: bool = True,
+    images: Mapping[str, str] | None = None,
 ) -> None:
-    activity = card_activity(reply, runtime, interactive=interactive)
+    activity = card_activity(reply, runtime, interactive=interactive, images=images)
     await with_retries(lambda: context.send_activity(activity))
 
 
@@ -347,7 +438,7 @@ class _PrivateChat:
         return True
 
     async def _open(self, connector: ConnectorClientBase, activity: Activity, person: str) -> str:
-        tenant = _tenant(activity)
+        tenant = where_of(activity).tenant
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=activity.recipient.id),
@@ -362,18 +453,37 @@ class _PrivateChat:
             "channelId": activity.channel_id,
             "serviceUrl": activity.service_url,
             "bot": {"id": activity.recipient.id, "name": activity.recipient.name or ""},
-            "user": {"id": person, "aadObjectId": _object_id(activity)},
+            "user": {"id": person, "aadObjectId": object_id_of(activity)},
             "conversation": {"id": created.id, "conversationType": PERSONAL, "tenantId": tenant},
         }
-        await _store(self.runtime, _object_id(activity), reference)
+        await _store(self.runtime, object_id_of(activity), reference)
         return created.id
 
 
+async def _chart_links(
+    reply: Reply, runtime: TeamsRuntime, charts: ChartLinks | None
+) -> dict[str, str]:
+    """Signed links for the reply's RAG charts, drawn in its card (none without a public URL)."""
+    files = [f for f in reply.files if isinstance(f.document, ChartData)
+             and f.delivery == Delivery.CHANNEL]  # fmt: skip
+    if not files or charts is None or not charts.enabled:
+        return {}
+    board = runtime.board_slug
+    version = await asyncio.to_thread(current_version, runtime.engine, board)
+    if version is None:
+        return {}
+    return {file.filename: charts.url(board, version) for file in files}
+
+
 async def _send_files(
-    reply: Reply, command: str, runtime: TeamsRuntime, here: "_Here | _PrivateChat", private
+    files: list[ReplyFile],
+    command: str,
+    runtime: TeamsRuntime,
+    here: "_Here | _PrivateChat",
+    private,
 ) -> None:
     """Charts inline where the reply went; papers offered in the personal chat (file consent)."""
-    for file in reply.files:
+    for file in files:
         try:
             data = await file_bytes(file, runtime.settings.tz)
             if is_image(file) and file.delivery == Delivery.CHANNEL:
@@ -392,20 +502,20 @@ async def _remember(runtime: TeamsRuntime, activity: Activity) -> bool:
         mode="json", by_alias=True, exclude_none=True
     )
     reference.pop("activityId", None)
-    object_id, now = _object_id(activity), runtime.clock()
+    object_id, now = object_id_of(activity), runtime.clock()
     text = json.dumps(reference, sort_keys=True)
     if runtime.remembered_lately(object_id, text, now):
         return True
     stored = await _store(runtime, object_id, reference)
     if stored:
-        runtime.remembered[object_id] = (text, now)
+        runtime.remember(object_id, text, now)
     return stored
 
 
 async def _store(runtime: TeamsRuntime, object_id: str, reference: dict) -> bool:
     try:
         return await asyncio.to_thread(
-            remember_conversation, runtime.engine, runtime.settings.board_slug,
+            remember_conversation, runtime.engine, runtime.board_slug,
             object_id=object_id, reference=reference, now=runtime.clock(),
         )  # fmt: skip
     except Exception:  # noqa: BLE001  (a missed reference only delays reminders to next time)
@@ -413,7 +523,8 @@ async def _store(runtime: TeamsRuntime, object_id: str, reference: dict) -> bool
         return False
 
 
-def _object_id(activity: Activity) -> str:
+def object_id_of(activity: Activity) -> str:
+    """The sender's Entra object id ("" when Teams did not say)."""
     person = activity.from_property
     return (person.aad_object_id or "") if person else ""
 
@@ -422,10 +533,3 @@ def _is_personal(activity: Activity) -> bool:
     conversation = activity.conversation
     kind = (conversation.conversation_type or PERSONAL) if conversation else PERSONAL
     return kind == PERSONAL
-
-
-def _tenant(activity: Activity) -> str:
-    if activity.conversation and activity.conversation.tenant_id:
-        return activity.conversation.tenant_id
-    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    return str((channel_data.get("tenant") or {}).get("id") or "")

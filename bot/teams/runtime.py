@@ -1,6 +1,11 @@
-"""What the Teams listeners share: the database, the clock and the settings; commands off-loop."""
+"""What the Teams listeners share: the database, the clock and the settings; commands off-loop.
+
+Each turn gets a copy scoped to its own Board (`for_board`, by `bot.teams.boards`); the app's
+own runtime names no Board, so anything run through it finds none.
+"""
 
 import asyncio
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.teams.boards import TeamsBoards
 from bot.teams.surface import TEAMS
 from handlers.context import Context
 from handlers.replies import Reply
@@ -29,26 +35,41 @@ class TeamsRuntime:
     teams_check_service_url: bool = True
     # Conversation references stored lately, by object id: (reference JSON, when), so an
     # unchanged one is not written again on every message.
-    remembered: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    # Shared by every turn's copy; keyed by (Board, object id).
+    remembered: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
+    # Finds each activity's Board (made by `create_app`).
+    boards: TeamsBoards | None = None
+    board_slug: str = ""
+
+    def for_board(self, board_slug: str) -> "TeamsRuntime":
+        """This runtime for one turn, against one Board."""
+        # A shallow copy: the shared state (and anything set on the instance) stays shared.
+        scoped = copy.copy(self)
+        scoped.board_slug = board_slug
+        return scoped
 
     def remembered_lately(self, object_id: str, reference: str, now: datetime) -> bool:
         """Whether this exact reference was stored for the person within the last hour."""
-        last = self.remembered.get(object_id)
+        last = self.remembered.get((self.board_slug, object_id))
         return last is not None and last[0] == reference and now - last[1] < timedelta(hours=1)
+
+    def remember(self, object_id: str, reference: str, now: datetime) -> None:
+        """Note that this reference was just stored for the person (see `remembered_lately`)."""
+        self.remembered[(self.board_slug, object_id)] = (reference, now)
 
     def run(self, object_id: str, text: str) -> Reply:
         """Run the command text for a Teams user in one transaction."""
-        return run_command(engine=self.engine, board_slug=self.settings.board_slug,
-                           user_id=object_id, text=text, now=self.clock(), tz=self.settings.tz,
+        return run_command(engine=self.engine, board_slug=self.board_slug,
+                           user_id=object_id, text=text, now=self.clock(),
                            surface=TEAMS)  # fmt: skip
 
     def use(
         self, object_id: str, use_case: Callable[[Session, Context], T], read_only: bool = False
     ) -> T | Reply:
         """Run one use case (a card control) for a Teams user, as the runner runs commands."""
-        return run_use_case(engine=self.engine, board_slug=self.settings.board_slug,
-                            user_id=object_id, now=self.clock(), tz=self.settings.tz,
-                            use_case=use_case, read_only=read_only, surface=TEAMS)  # fmt: skip
+        return run_use_case(engine=self.engine, board_slug=self.board_slug,
+                            user_id=object_id, now=self.clock(), use_case=use_case,
+                            read_only=read_only, surface=TEAMS)  # fmt: skip
 
     async def run_async(self, object_id: str, text: str) -> Reply:
         """`run` in a worker thread, so a slow database never blocks other requests."""

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
-from handlers.context import Context
+from handlers.boards.settings import change_settings
+from handlers.context import Context, board_zone
 from handlers.errors import CommandError
 from handlers.meetings.rules import (
     MeetingRule,
@@ -30,7 +31,7 @@ from handlers.text.dates import (
     parse_user_datetime,
 )
 from handlers.text.parsing import Args
-from handlers.text.workdays import DEFAULT_REGION, parse_region
+from handlers.text.workdays import parse_region
 from models.meetings import next_meeting
 from models.schedule import (
     RULE,
@@ -62,16 +63,13 @@ class ReminderConfig:
         return reminder_points(meeting.starts_at, self.days, self.at, self.tz, self.region)
 
 
-def reminder_config(schedule: MeetingSchedule | None, tz: ZoneInfo) -> ReminderConfig:
-    """The board's reminder settings (5 and 1 working days before at 09:00, England, if unset)."""
-    if schedule is None:
-        return ReminderConfig([5, 1], time(9, 0), DEFAULT_REGION, tz)
-    zone = ZoneInfo(schedule.timezone) if schedule.timezone else tz
+def reminder_config(board: Board) -> ReminderConfig:
+    """The Board's reminder settings: working days before, local time, holidays, its zone."""
     return ReminderConfig(
-        parse_reminder_days(schedule.reminder_days),
-        parse_time(schedule.reminder_time),
-        schedule.holiday_region,
-        zone,
+        parse_reminder_days(board.reminder_days),
+        parse_time(board.reminder_time),
+        board.holiday_region,
+        board_zone(board),
     )
 
 
@@ -83,14 +81,14 @@ def meeting_rule(schedule: MeetingSchedule | None) -> MeetingRule | None:
 
 
 def top_up_meetings(
-    session: Session, board: Board, now: datetime, tz: ZoneInfo, *, drop_missing: bool = False
+    session: Session, board: Board, now: datetime, *, drop_missing: bool = False
 ) -> tuple[list[Meeting], list[Meeting]]:
     """Make the rule's meetings for the next 12 months exist; returns (added, dropped)."""
     schedule = get_schedule(session=session, board_id=board.id)
     rule = meeting_rule(schedule)
     if rule is None:
         return [], []
-    zone = ZoneInfo(schedule.timezone)
+    zone = board_zone(board)
     anchor = schedule.anchor or now.astimezone(zone).date()
     moments = occurrences(rule, zone, anchor, now, now + HORIZON)
     return sync_rule_meetings(
@@ -112,10 +110,9 @@ def schedule(session: Session, ctx: Context, text: str) -> Reply:
         now=ctx.now,
         rule=rule.rule,
         meeting_time=f"{rule.at:%H:%M}",
-        timezone=str(ctx.tz),
         anchor=ctx.today,
     )
-    added, dropped = top_up_meetings(session, ctx.board, ctx.now, ctx.tz, drop_missing=True)
+    added, dropped = top_up_meetings(session, ctx.board, ctx.now, drop_missing=True)
     reply = _upcoming(session, ctx, f"The Board meets {rule.describe()}", limit=3)
     reply.text = (
         f"{len(added)} meeting{'s' if len(added) != 1 else ''} added for the next 12 months"
@@ -212,9 +209,8 @@ def list_(session: Session, ctx: Context, args: Args) -> Reply:
 def reminders(session: Session, ctx: Context, args: Args) -> Reply:
     """`meeting reminders [5,1] [at 09:00] [holidays=GB-ENG]`: show or set the reminder times."""
     require_member(ctx)
-    current = get_schedule(session=session, board_id=ctx.board.id)
     if not args.words and not args.options:
-        return _reminder_settings_reply(session, current, ctx, "Reminder times")
+        return _reminder_settings_reply(session, ctx, "Reminder times")
     require_admin(ctx, "change the reminder times")
     words = [w for w in args.words if w.casefold() != "at"]
     changes: dict[str, object] = {}
@@ -230,24 +226,24 @@ def reminders(session: Session, ctx: Context, args: Args) -> Reply:
             raise CommandError(str(err)) from None
     if not changes:
         raise CommandError("Nothing to change.", "Usage: `meeting reminders 5,1 at 09:00`.")
-    if current is None:
-        changes.setdefault("timezone", str(ctx.tz))
-    saved = save_schedule(session=session, board_id=ctx.board.id, now=ctx.now, **changes)
-    return _reminder_settings_reply(session, saved, ctx, "Reminder times changed")
+    change_settings(session, ctx, changes)
+    return _reminder_settings_reply(session, ctx, "Reminder times changed")
 
 
-def _reminder_settings_reply(
-    session: Session, schedule: MeetingSchedule | None, ctx: Context, title: str
-) -> Reply:
-    config = reminder_config(schedule, ctx.tz)
+def reminder_times_text(config: ReminderConfig) -> str:
+    """When reminders go out, in words (with the Board's time zone and holiday region)."""
     days = ", ".join(str(d) for d in config.days)
-    reply = Reply(
-        title=title,
-        text=f"Lead partners are reminded {days} working day"
+    return (
+        f"Lead partners are reminded {days} working day"
         f"{'s' if config.days != [1] else ''} before each meeting at {config.at:%H:%M} "
-        f"({config.tz}); weekends and {config.region} bank holidays are skipped. The chair, "
-        f"deputy and secretariat get a digest at the last one.",
+        f"(time zone {config.tz}); weekends and {config.region} bank holidays are skipped. "
+        "The chair, deputy and secretariat get a digest at the last one."
     )
+
+
+def _reminder_settings_reply(session: Session, ctx: Context, title: str) -> Reply:
+    config = reminder_config(ctx.board)
+    reply = Reply(title=title, text=reminder_times_text(config))
     following = next_meeting(session=session, board_id=ctx.board.id, now=ctx.now)
     if following is not None:
         reply.items.append(_meeting_item(following, config, ctx))
@@ -255,7 +251,7 @@ def _reminder_settings_reply(
 
 
 def _upcoming(session: Session, ctx: Context, title: str, *, limit: int) -> Reply:
-    config = reminder_config(get_schedule(session=session, board_id=ctx.board.id), ctx.tz)
+    config = reminder_config(ctx.board)
     meetings = meetings_between(
         session=session,
         board_id=ctx.board.id,
@@ -275,7 +271,7 @@ def _upcoming(session: Session, ctx: Context, title: str, *, limit: int) -> Repl
 
 
 def _meeting_reply(session: Session, ctx: Context, meeting: Meeting, title: str) -> Reply:
-    config = reminder_config(get_schedule(session=session, board_id=ctx.board.id), ctx.tz)
+    config = reminder_config(ctx.board)
     return Reply(title=title, items=[_meeting_item(meeting, config, ctx)])
 
 

@@ -93,6 +93,7 @@ def reminder_reply(
         text=f"{to_go} Please bring these up to date so the meeting discusses progress rather "
         f"than chasing it: {'use the buttons, or ' if surface.buttons else ''}"
         f"`{surface.typed(UPDATE_EXAMPLE)}`.",
+        tz=tz,
     )
     if on_behalf_of:
         reply.notice = f"Sent to you as deputy for {on_behalf_of}, who is away."
@@ -142,6 +143,7 @@ def digest_reply(
         text=summary.text,
         sections=[section, *summary.sections],
         rag_legend=True,
+        tz=tz,
     )
 
 

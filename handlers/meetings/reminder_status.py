@@ -29,7 +29,7 @@ from models.ledger import (
 )
 from models.people import list_members, list_partners
 from models.priorities import deliveries_of, latest_exercise
-from models.schedule import get_schedule, meetings_between
+from models.schedule import meetings_between
 from models.tables import Board, PriorityExercise
 
 MEETINGS_SHOWN = 3
@@ -45,9 +45,10 @@ STATUS_WORDS = (
 )
 
 
-def reminder_status(session: Session, board: Board, now: datetime, tz: ZoneInfo) -> Reply:
+def reminder_status(session: Session, board: Board, now: datetime) -> Reply:
     """Sent, pending, failed and superseded reminders for the next meetings, point by point."""
-    config = reminder_config(get_schedule(session=session, board_id=board.id), tz)
+    config = reminder_config(board)
+    tz = config.tz
     meetings = meetings_between(
         session=session,
         board_id=board.id,
@@ -55,7 +56,7 @@ def reminder_status(session: Session, board: Board, now: datetime, tz: ZoneInfo)
         end=now + LOOKAHEAD,
         include_cancelled=False,
     )[:MEETINGS_SHOWN]
-    reply = Reply(title="Reminder status")
+    reply = Reply(title="Reminder status", tz=tz)
     if meetings:
         _meeting_status(session, board, now, config, meetings, reply)
     else:

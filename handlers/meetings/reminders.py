@@ -39,7 +39,7 @@ from handlers.text.parsing import Args
 from models.ledger import DIGEST, FINAL, REMINDER, LedgerKey, rows_for_meetings
 from models.meetings import last_meeting
 from models.people import list_members, list_partners
-from models.schedule import get_schedule, meetings_between
+from models.schedule import meetings_between
 from models.tables import (
     Action,
     ActionLead,
@@ -121,9 +121,9 @@ class ReminderPlan:
         return {d.key: d for d in self.deliveries}
 
 
-def plan_reminders(session: Session, board: Board, now: datetime, tz: ZoneInfo) -> ReminderPlan:
-    """The reminders due at `now`, less those the ledger has already settled."""
-    config = reminder_config(get_schedule(session=session, board_id=board.id), tz)
+def plan_reminders(session: Session, board: Board, now: datetime) -> ReminderPlan:
+    """The reminders due at `now` (in the Board's zone and holidays), less those settled."""
+    config = reminder_config(board)
     plan = ReminderPlan(now=now, config=config)
     due = _due_points(session, board, now, config)
     if not due:
@@ -368,7 +368,6 @@ class _Register:
                 user_id=str(admin.id),
                 member=admin,
                 now=self.now,
-                tz=self.tz,
                 surface=DIRECT_MESSAGE,
             )
             summary = rag_summary(session, ctx, Args(words=["private"]))

@@ -52,7 +52,6 @@ from models.priorities import (
     lock_board,
     record_decision,
 )
-from models.schedule import get_schedule
 from models.tables import CrimeArea, PriorityExercise
 
 DEFAULT_WORKING_DAYS = 10
@@ -137,7 +136,7 @@ def open_(session: Session, ctx: Context, args: Args) -> Reply:
             f"A priorities exercise is already open, until {closing_text(current.closes_on)}.",
             "See `priorities results`; a new one can be opened once it has closed.",
         )
-    config = reminder_config(get_schedule(session=session, board_id=ctx.board.id), ctx.tz)
+    config = reminder_config(ctx.board)
     default = working_days_after(ctx.today, DEFAULT_WORKING_DAYS, config.region)
     closes_on = _parse_closing(args.options.get("closes"), ctx, default)
     areas = exercise_area_choice(session, ctx.board.id)

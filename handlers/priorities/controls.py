@@ -3,7 +3,9 @@
 Closing early stops answers at once and the reminder due before the old closing day is never
 sent; extending moves the closing day later and the reminder with it (to the Board's reminder time
 on the working day before the new day, as `priorities open` sets it). Both are announced in the
-channel naming who did it, and logged.
+channel naming who did it, recorded in the Board's history (`board history`) and logged.
+Invitations already sent are updated by the next sender pass to show the new closing day, or
+that the exercise closed (`bot.senders.priorities`).
 """
 
 import logging
@@ -18,14 +20,15 @@ from handlers.errors import CommandError
 from handlers.meetings.commands import ReminderConfig, reminder_config
 from handlers.meetings.rules import local_to_utc
 from handlers.permissions import require_member
-from handlers.priorities.exercise import is_open
+from handlers.priorities.exercise import INVITATION, is_open
 from handlers.priorities.messages import closing_text
 from handlers.replies import Audience, Reply
 from handlers.text.dates import DateParseError, format_uk_date, format_uk_moment, parse_user_date
 from handlers.text.parsing import Args
 from handlers.text.workdays import working_days_before
-from models.priorities import latest_exercise, lock_board, reschedule_exercise
-from models.schedule import get_schedule
+from models.board_history import PRIORITIES_CLOSE, PRIORITIES_EXTEND, record_board_change
+from models.ledger import SENT
+from models.priorities import deliveries_of, latest_exercise, lock_board, reschedule_exercise
 from models.tables import Member, PriorityExercise, Role
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,11 @@ def close(session: Session, ctx: Context, args: Args) -> Reply:
         closes_at=ctx.now,
         reminder_at=exercise.reminder_at,  # kept, so `reminders status` can say it was dropped
     )
+    record_board_change(
+        session=session, board_id=ctx.board.id, at=ctx.now, by=member, what=PRIORITIES_CLOSE,
+        details=f"closing day {format_uk_date(was)} → closed "
+        f"{format_uk_moment(ctx.now, ctx.tz)}",
+    )  # fmt: skip
     log.info(
         "priorities exercise %s closed early by member %s at %s (was open until %s)",
         exercise.id, member.id, ctx.now.isoformat(timespec="seconds"), was.isoformat(),
@@ -102,6 +110,8 @@ def close(session: Session, ctx: Context, args: Args) -> Reply:
         if reminder_dropped
         else "No reminder was still to come."
     )
+    if _invitations_sent(session, exercise):
+        reply.notice += " Invitations already sent are being updated to say it closed."
     reply.hint = f"See the tally with `{ctx.surface.typed('priorities results')}`."
     return reply
 
@@ -130,7 +140,7 @@ def extend(session: Session, ctx: Context, args: Args) -> Reply:
             "Give a later date to extend it, or close it now with "
             f"`{ctx.surface.typed('priorities close')}`.",
         )
-    config = reminder_config(get_schedule(session=session, board_id=ctx.board.id), ctx.tz)
+    config = reminder_config(ctx.board)
     moments = closing_moments(closes_on, config, ctx.tz)
     reminder_at = moments.reminder_at if moments.reminder_at > ctx.now else None
     was = exercise.closes_on
@@ -141,6 +151,10 @@ def extend(session: Session, ctx: Context, args: Args) -> Reply:
         closes_at=moments.closes_at,
         reminder_at=reminder_at,
     )
+    record_board_change(
+        session=session, board_id=ctx.board.id, at=ctx.now, by=member, what=PRIORITIES_EXTEND,
+        details=f"closing day {format_uk_date(was)} → {format_uk_date(closes_on)}",
+    )  # fmt: skip
     log.info(
         "priorities exercise %s extended by member %s at %s from %s to %s",
         exercise.id, member.id, ctx.now.isoformat(timespec="seconds"), was.isoformat(),
@@ -156,7 +170,14 @@ def extend(session: Session, ctx: Context, args: Args) -> Reply:
         if reminder_at
         else "No reminder: the new closing day is too soon for one the working day before."
     )
+    if _invitations_sent(session, exercise):
+        reply.notice += " Invitations already sent are being updated with the new closing day."
     return reply
+
+
+def _invitations_sent(session: Session, exercise: PriorityExercise) -> bool:
+    rows = deliveries_of(session=session, exercise_id=exercise.id)
+    return any(r.kind == INVITATION and r.status == SENT for r in rows)
 
 
 def _open_exercise(session: Session, ctx: Context, verb: str) -> PriorityExercise:

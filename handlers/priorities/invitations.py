@@ -4,6 +4,11 @@ Each partner's contact (`exercise.Contacts`) gets one invitation when an exercis
 the partner first gets a member; a failed invitation is retried only for a new contact. Partners
 that have not answered get one reminder at the exercise's reminder time. Each message is written
 for the recipient's surface (`Invitation.reply_for`) and carries the Answer control.
+
+An invitation already sent shows the closing day it was sent with (its ledger row's `due_at`).
+When the exercise is extended or closed early, `outdated_invitations` rewrites each one as the
+exercise stands now (the new closing day; or closed, without the Answer control) for the sender
+to update the message in place.
 """
 
 from dataclasses import dataclass
@@ -14,11 +19,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from handlers.context import DIRECT_MESSAGE, Surface
+from handlers.priorities.controls import closed_early
 from handlers.priorities.exercise import INVITATION, Contacts, board_contacts, is_open
 from handlers.priorities.forms import answer_operation
 from handlers.priorities.messages import chase_reply, invitation_reply
 from handlers.replies import Reply
+from handlers.text.dates import format_uk_date, format_uk_moment
 from models.ledger import FAILED, REMINDER, SENT, LedgerKey
+from models.people import list_partners
 from models.priorities import (
     current_answers,
     deliveries_of,
@@ -79,6 +87,72 @@ class Invitation:
             )
         reply.operations.append(answer_operation(self.exercise.id, self.partner.id))
         return reply
+
+
+@dataclass(eq=False)
+class Revision:
+    """An invitation already sent, as it should read now: for updating the message in place."""
+
+    row: PriorityDelivery
+    board: Board
+    exercise: PriorityExercise
+    partner_name: str
+    areas: list[CrimeArea]
+    now: datetime
+
+    @property
+    def closes_at(self) -> datetime:
+        """The closing moment the updated message shows (the row's `due_at` once updated)."""
+        return self.exercise.closes_at
+
+    def reply_for(self, surface: Surface) -> Reply:
+        """The invitation with the current closing day and the Answer control, or closed."""
+        reply = invitation_reply(
+            board_name=self.board.name,
+            partner_name=self.partner_name,
+            areas=self.areas,
+            closes_on=self.exercise.closes_on,
+            on_behalf_of=self.row.on_behalf_of,
+            surface=surface,
+        )
+        if is_open(self.exercise, self.now):
+            reply.operations.append(answer_operation(self.exercise.id, self.row.partner_id))
+            return reply
+        tz = ZoneInfo(self.board.timezone)
+        if closed_early(self.exercise, tz):
+            closed = f"early, {format_uk_moment(self.exercise.closes_at, tz)}"
+        else:
+            closed = f"at the end of {format_uk_date(self.exercise.closes_on)}"
+        reply.hint = f"The exercise closed {closed}: answers are no longer taken."
+        return reply
+
+
+def outdated_invitations(session: Session, board: Board, now: datetime) -> list[Revision]:
+    """Invitations of the latest exercise sent showing another closing moment than it has now
+    (it was extended, or closed early), each as it should read now."""
+    exercise = latest_exercise(session=session, board_id=board.id)
+    if exercise is None:
+        return []
+    if not is_open(exercise, now) and not closed_early(exercise, ZoneInfo(board.timezone)):
+        return []  # closed on its day: the invitations were sent, or updated, with that day
+    rows = [
+        row
+        for row in deliveries_of(session=session, exercise_id=exercise.id)
+        if row.kind == INVITATION
+        and row.status == SENT
+        and row.message_ref
+        and row.due_at != exercise.closes_at
+    ]
+    if not rows:
+        return []
+    areas = exercise_areas(session=session, exercise_id=exercise.id)
+    names = {p.id: p.name for p in list_partners(session=session, board_id=board.id)}
+    # A partner no longer on the Board is no longer asked: its invitation is left as it is.
+    return [
+        Revision(row, board, exercise, names[row.partner_id], areas, now)
+        for row in rows
+        if row.partner_id in names
+    ]
 
 
 def plan_invitations(session: Session, board: Board, now: datetime) -> list[Invitation]:

@@ -8,6 +8,7 @@ from handlers.permissions import require_admin, require_member
 from handlers.replies import Fact, Item, Reply, Section
 from handlers.text.parsing import Args
 from handlers.text.vocab import find_partners, parse_role, parse_user_id, parse_yes_no
+from models.board_history import MEMBER_ADD, MEMBER_ROLE, record_board_change
 from models.boards import get_or_create_area, list_areas
 from models.people import (
     SLACK,
@@ -104,17 +105,40 @@ def _typed_id(text: str, channel: str) -> str:
 
 def member_add(session: Session, ctx: Context, args: Args) -> Reply:
     """`member add <@user> name="..." role=... [partner=...] [deputy=<@user>] [away=yes|no]`."""
-    require_admin(ctx, "add or change members")
+    by = require_admin(ctx, "add or change members")
     if len(args.words) != 1:
         raise CommandError(
             "Say who to add: mention them or give their user id.",
             'Usage: `member add @jane name="Jane Anson" role=member partner=CoLP`',
         )
-    member, created = set_member(
-        session, ctx.board, args.words[0], args.options, channel=ctx.surface.identity_channel
+    channel = ctx.surface.identity_channel
+    before = find_member_by_identity(
+        session=session,
+        board_id=ctx.board.id,
+        channel=channel,
+        external_id=_typed_id(args.words[0], channel),
     )
+    old_role = Role(before.role) if before else None
+    member, created = set_member(session, ctx.board, args.words[0], args.options, channel=channel)
+    _record_role(session, ctx, by, member, old_role)
     verb = "Added" if created else "Updated"
     return Reply(title=f"{verb} {member.display_name}", items=[_member_item(session, member)])
+
+
+def _record_role(
+    session: Session, ctx: Context, by: Member, member: Member, old_role: Role | None
+) -> None:
+    """A new member, or a member's new role, in the Board's history (other details are not)."""
+    role = ROLE_TITLES[Role(member.role)]
+    if old_role is None:
+        what, details = MEMBER_ADD, f"{member.display_name} added as {role}"
+    elif old_role != member.role:
+        what, details = MEMBER_ROLE, f"{member.display_name}: {ROLE_TITLES[old_role]} → {role}"
+    else:
+        return
+    record_board_change(
+        session=session, board_id=ctx.board.id, at=ctx.now, by=by, what=what, details=details
+    )
 
 
 def member_list(session: Session, ctx: Context, args: Args) -> Reply:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -24,7 +25,7 @@ from models.actions import (
 )
 from models.boards import list_areas
 from models.people import list_partners
-from models.schedule import get_schedule, meetings_between
+from models.schedule import meetings_between
 from models.tables import AreaSource, Rag, Strand
 
 MY_PAGE_SIZE = 10
@@ -69,6 +70,8 @@ class Dashboard:
     next_meeting: datetime | None = None
     next_reminder: datetime | None = None
     days_to_reminder: int | None = None
+    # The Board's time zone, which the dates are shown in.
+    tz: ZoneInfo | None = None
 
 
 def dashboard(session: Session, ctx: Context, page: int = 1) -> Dashboard | Reply:
@@ -127,6 +130,7 @@ def dashboard(session: Session, ctx: Context, page: int = 1) -> Dashboard | Repl
         pages=pages,
         mine_note=note,
         overview=_cached_overview(session, ctx, visibility),
+        tz=ctx.tz,
     )
     _next_dates(session, ctx, board)
     return board
@@ -181,7 +185,7 @@ def _next_dates(session: Session, ctx: Context, board: Dashboard) -> None:
     if not meetings:
         return
     board.next_meeting = meetings[0].starts_at
-    config = reminder_config(get_schedule(session=session, board_id=ctx.board.id), ctx.tz)
+    config = reminder_config(ctx.board)
     for meeting in meetings[:3]:
         coming = [p.at for p in config.points(meeting) if p.at > ctx.now]
         if coming:

@@ -43,7 +43,7 @@ def register(app: App, runtime: Runtime) -> None:
     """Listen for paging and item controls."""
 
     @app.action(PAGE_ACTION_IDS)
-    def turn_page(ack: Ack, body: dict, client: WebClient, action: dict) -> None:
+    def turn_page(ack: Ack, body: dict, client: WebClient, action: dict, runtime: Runtime) -> None:
         ack()
         user_id, text = body["user"]["id"], action.get("value") or ""
         if not is_read_only(text):
@@ -54,7 +54,7 @@ def register(app: App, runtime: Runtime) -> None:
         )
 
     @app.action(OPERATION_RAG)
-    def choose_rag(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def choose_rag(ack: Ack, body: dict, action: dict, client: WebClient, runtime: Runtime) -> None:
         ack()
         value = (action.get("selected_option") or {}).get("value") or ""
         target_text, _, rag = value.rpartition("|")
@@ -68,7 +68,7 @@ def register(app: App, runtime: Runtime) -> None:
                 lambda session, ctx: forms.set_rag(session, ctx, target, rag))  # fmt: skip
 
     @app.action(OPERATION_DUE)
-    def choose_due(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def choose_due(ack: Ack, body: dict, action: dict, client: WebClient, runtime: Runtime) -> None:
         ack()
         target_text, _, _ = parse_actions_block_id(action.get("block_id") or "") or ("", 0, "")
         target = Target.parse(target_text)
@@ -82,7 +82,7 @@ def register(app: App, runtime: Runtime) -> None:
                 lambda session, ctx: forms.set_due(session, ctx, target, due))  # fmt: skip
 
     @app.action(FORM_ACTION_IDS)
-    def open_form(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def open_form(ack: Ack, body: dict, action: dict, client: WebClient, runtime: Runtime) -> None:
         ack()
         target = Target.parse(action.get("value") or "")
         if target is None:

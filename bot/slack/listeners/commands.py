@@ -36,7 +36,7 @@ def register(app: App, runtime: Runtime) -> None:
     """Listen for `/soc`."""
 
     @app.command(SOC_COMMAND)
-    def soc_command(ack: Ack, command: dict, client: WebClient) -> None:
+    def soc_command(ack: Ack, command: dict, client: WebClient, runtime: Runtime) -> None:
         # Slack escapes &, < and > in what people type; the handlers want the text as typed.
         text, user_id = unescape(command.get("text") or ""), command["user_id"]
         response_url = command.get("response_url")

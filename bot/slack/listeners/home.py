@@ -12,14 +12,16 @@ def register(app: App, runtime: Runtime) -> None:
     """Publish the Home tab when it is opened, and page through "your actions"."""
 
     @app.event("app_home_opened")
-    def publish_home_tab(event: dict, client: WebClient) -> None:
+    def publish_home_tab(event: dict, client: WebClient, runtime: Runtime) -> None:
         if event.get("tab") != "home":
             return
         user_id = event["user"]
         runtime.within_budget(lambda: publish_home(runtime, client, user_id), None)
 
     @app.action(HOME_PAGE)
-    def turn_home_page(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def turn_home_page(
+        ack: Ack, body: dict, action: dict, client: WebClient, runtime: Runtime
+    ) -> None:
         ack()
         user_id = body["user"]["id"]
         try:

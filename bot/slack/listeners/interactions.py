@@ -89,9 +89,9 @@ def home_page(body: dict) -> int:
 
 def use(runtime: Runtime, user_id: str, use_case: UseCase, *, read_only: bool = False) -> Any:
     """Run a handler for a Slack user in one transaction, as a typed command is run."""
-    return run_use_case(engine=runtime.engine, board_slug=runtime.settings.board_slug,
-                        user_id=user_id, now=runtime.clock(), tz=runtime.settings.tz,
-                        use_case=use_case, read_only=read_only, surface=SLACK)  # fmt: skip
+    return run_use_case(engine=runtime.engine, board_slug=runtime.board_slug,
+                        user_id=user_id, now=runtime.clock(), use_case=use_case,
+                        read_only=read_only, surface=SLACK)  # fmt: skip
 
 
 def publish_home(

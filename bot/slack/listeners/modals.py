@@ -40,7 +40,9 @@ def register(app: App, runtime: Runtime) -> None:
     def one_box(field: str, save: Callable, reopen_view: Callable) -> Callable:
         """A listener for a one-box form: saved as the command would; reopened with the text."""
 
-        def submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        def submitted(
+            ack: Ack, body: dict, view: dict, client: WebClient, runtime: Runtime
+        ) -> None:
             text = str(form_values(view).get(field) or "")
             _submit(runtime, client, ack, body, lambda session, ctx, target: save(
                 session, ctx, target, text), reopen=lambda target, metadata, notice: reopen_view(
@@ -52,7 +54,9 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(VIEW_NOTE)(one_box("note", forms.add_note, note_view))
 
     @app.view(VIEW_ACTION_FORM)
-    def action_form_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+    def action_form_submitted(
+        ack: Ack, body: dict, view: dict, client: WebClient, runtime: Runtime
+    ) -> None:
         values = form_values(view)
         _submit(runtime, client, ack, body, lambda session, ctx, target: forms.save_action_form(
             session, ctx, values, target), new_allowed=True)  # fmt: skip

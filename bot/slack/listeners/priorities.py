@@ -36,7 +36,9 @@ def register(app: App, runtime: Runtime) -> None:
     """Listen for the Answer button and the answer form."""
 
     @app.action(ANSWER_BUTTON)
-    def open_answer_form(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def open_answer_form(
+        ack: Ack, body: dict, action: dict, client: WebClient, runtime: Runtime
+    ) -> None:
         ack()
         tz = runtime.settings.tz
         opened = client.views_open(trigger_id=body["trigger_id"], view=reply_view(LOADING, tz))
@@ -64,7 +66,9 @@ def register(app: App, runtime: Runtime) -> None:
         runtime.within_budget(fill, body.get("response_url"))
 
     @app.view(ANSWER_VIEW)
-    def answer_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+    def answer_submitted(
+        ack: Ack, body: dict, view: dict, client: WebClient, runtime: Runtime
+    ) -> None:
         tz = runtime.settings.tz
         user_id, view_id = body["user"]["id"], view.get("id", "")
         target = parse_answer_target(view.get("private_metadata") or "")
@@ -97,10 +101,9 @@ def _use(
     """Run a use case for a Slack user in one transaction, as typed commands run."""
     return run_use_case(
         engine=runtime.engine,
-        board_slug=runtime.settings.board_slug,
+        board_slug=runtime.board_slug,
         user_id=user_id,
         now=runtime.clock(),
-        tz=runtime.settings.tz,
         use_case=use_case,
         read_only=read_only,
         surface=SLACK,

@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,19 +25,35 @@ WORKING = "Working on it… the answer will appear here in a moment."
 
 @dataclass
 class Runtime:
-    """One per app: commands run as the Slack user, answered inline or through `response_url`."""
+    """One per app: commands run as the Slack user, answered inline or through `response_url`.
+
+    Each request gets a copy scoped to its workspace's Board (`for_board`); the app's own
+    runtime names no Board, so anything run through it finds none.
+    """
 
     settings: Settings
     engine: Engine
     clock: Callable[[], datetime]
     executor: Executor
     ack_budget: float = ACK_BUDGET
+    # (team id, enterprise id) -> the slug of the Board serving that workspace, None if none.
+    boards: Callable[[str | None, str | None], str | None] | None = None
+    board_slug: str = ""
+
+    def board_of(self, team_id: str | None, enterprise_id: str | None) -> str | None:
+        """The slug of the Board a request from this workspace runs against (None: none does)."""
+        if self.boards is None:
+            return self.settings.board_slug  # one workspace, one Board
+        return self.boards(team_id, enterprise_id)
+
+    def for_board(self, board_slug: str) -> "Runtime":
+        """This runtime for one request, against one Board."""
+        return replace(self, board_slug=board_slug)
 
     def run(self, user_id: str, text: str) -> Reply:
         """Run `/soc text` for a Slack user in one transaction."""
-        return run_command(engine=self.engine, board_slug=self.settings.board_slug,
-                           user_id=user_id, text=text, now=self.clock(), tz=self.settings.tz,
-                           surface=SLACK)  # fmt: skip
+        return run_command(engine=self.engine, board_slug=self.board_slug,
+                           user_id=user_id, text=text, now=self.clock(), surface=SLACK)  # fmt: skip
 
     def message(self, user_id: str, text: str, **extra: Any) -> dict:
         """Run a command and render its reply as a Slack message (plus `extra` fields)."""

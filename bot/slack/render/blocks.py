@@ -101,7 +101,9 @@ def render_blocks(
     """The reply as Block Kit blocks; over `max_blocks`, trailing entries become a `…more` note.
 
     Item controls remember `source` (default: the reply's own), the command text that redraws it.
+    Times are in the reply's Board's zone (`tz` only for a reply made outside any Board).
     """
+    tz = reply.tz or tz
     source = reply.source if source is None else source
     mark = "⚠️ " if reply.error else ""
     head = [_section(f"*{mark}{escape(reply.title)}*")]

@@ -24,7 +24,10 @@ HELP = "Type `/soc help` in any channel for the commands; `/soc rag` for the ful
 
 
 def home_view(board: Dashboard | Reply, tz: ZoneInfo, notice: Reply | None = None) -> dict:
-    """The Home tab: a refusal or explanation first if any, then the dashboard (≤ 100 blocks)."""
+    """The Home tab: a refusal or explanation first if any, then the dashboard (≤ 100 blocks).
+
+    Dates are in the Board's zone (`tz` only for a view made outside any Board)."""
+    tz = board.tz or tz
     top = render_blocks(notice, tz, interactive=False, max_blocks=6) if notice else []
     if isinstance(board, Reply):
         blocks = top + render_blocks(board, tz, interactive=False, max_blocks=MAX_HOME_BLOCKS - 6)

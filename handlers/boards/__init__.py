@@ -1,0 +1,1 @@
+"""The Board's own settings: its name, time zone, holidays, reminder times, summary channels."""
