@@ -2,10 +2,10 @@
 Board's rows, so a query that forgot its Board filter finds nothing of another Board's.
 
 The policies (migration 0010) apply to one role, `SEALED_ROLE`. A sealed transaction switches to
-it (`SET LOCAL ROLE`) and names its Board in the setting `BOARD_SETTING`; both end with the
-transaction. Outside a sealed transaction (migrations, the operator's CLI, the worker's reads
-across Boards) the connecting role owns the tables and is not restricted. SQLite has no row-level
-security: there the handlers' own Board filters are the only seal.
+it (SET LOCAL ROLE, as a setting) and names its Board in the setting `BOARD_SETTING`; both end
+with the transaction. Outside a sealed transaction (migrations, the operator's CLI, the worker's
+reads across Boards) the connecting role owns the tables and is not restricted. SQLite has no
+row-level security: there the handlers' own Board filters are the only seal.
 """
 
 from sqlalchemy import event, text
@@ -73,11 +73,11 @@ def _seal_on_begin(connection: Connection) -> None:
 
 
 def _seal(connection: Connection, board_id: int) -> None:
+    # One round trip: setting "role" for the transaction is SET LOCAL ROLE.
     connection.execute(
-        text("SELECT set_config(:name, :value, true)"),
-        {"name": BOARD_SETTING, "value": str(int(board_id))},
+        text("SELECT set_config(:name, :value, true), set_config('role', :role, true)"),
+        {"name": BOARD_SETTING, "value": str(int(board_id)), "role": SEALED_ROLE},
     )
-    connection.execute(text(f"SET LOCAL ROLE {SEALED_ROLE}"))
 
 
 def seal_table_statements(table: str) -> list[str]:

@@ -72,6 +72,16 @@ def claimant(engine: Engine) -> Iterator[str]:
         os.close(handle)
 
 
+@contextmanager
+def claimant_unless_held(engine: Engine, token: str | None) -> Iterator[str]:
+    """`token`, when the caller holds its lock already; else a new one, as `claimant` makes it."""
+    if token is not None:
+        yield token
+        return
+    with claimant(engine) as own:
+        yield own
+
+
 def is_alive(engine: Engine, token: str) -> bool:
     """Whether the claimant of `token` may still be working: True while it holds its lock, and
     for a token no lock backs (its claims are trusted for the lease). A dead claimant's lock file

@@ -15,23 +15,38 @@ INSTALLATIONS, BOTS, OAUTH_STATES = "slack_installations", "slack_bots", "slack_
 
 _installed_at = {"nullable": False, "default": func.now()}
 
+
+def _app_columns() -> list[Column]:
+    """The leading columns slack_sdk's installations and bots tables share, in its order."""
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("client_id", String(32), nullable=False),
+        Column("app_id", String(32), nullable=False),
+        Column("enterprise_id", String(32)),
+        Column("enterprise_name", String(200)),
+    ]
+
+
+def _bot_columns() -> list[Column]:
+    """The workspace and bot-token columns both tables share, in slack_sdk's order."""
+    return [
+        Column("team_id", String(32)),
+        Column("team_name", String(200)),
+        Column("bot_token", String(200)),
+        Column("bot_id", String(32)),
+        Column("bot_user_id", String(32)),
+        Column("bot_scopes", String(1000)),
+        Column("bot_refresh_token", String(200)),
+        Column("bot_token_expires_at", DateTime),
+    ]
+
+
 slack_installations = Table(
     INSTALLATIONS,
     SQLModel.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("client_id", String(32), nullable=False),
-    Column("app_id", String(32), nullable=False),
-    Column("enterprise_id", String(32)),
-    Column("enterprise_name", String(200)),
+    *_app_columns(),
     Column("enterprise_url", String(200)),
-    Column("team_id", String(32)),
-    Column("team_name", String(200)),
-    Column("bot_token", String(200)),
-    Column("bot_id", String(32)),
-    Column("bot_user_id", String(32)),
-    Column("bot_scopes", String(1000)),
-    Column("bot_refresh_token", String(200)),
-    Column("bot_token_expires_at", DateTime),
+    *_bot_columns(),
     Column("user_id", String(32), nullable=False),
     Column("user_token", String(200)),
     Column("user_scopes", String(1000)),
@@ -52,19 +67,8 @@ slack_installations = Table(
 slack_bots = Table(
     BOTS,
     SQLModel.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("client_id", String(32), nullable=False),
-    Column("app_id", String(32), nullable=False),
-    Column("enterprise_id", String(32)),
-    Column("enterprise_name", String(200)),
-    Column("team_id", String(32)),
-    Column("team_name", String(200)),
-    Column("bot_token", String(200)),
-    Column("bot_id", String(32)),
-    Column("bot_user_id", String(32)),
-    Column("bot_scopes", String(1000)),
-    Column("bot_refresh_token", String(200)),
-    Column("bot_token_expires_at", DateTime),
+    *_app_columns(),
+    *_bot_columns(),
     Column("is_enterprise_install", Boolean, default=False, nullable=False),
     Column("installed_at", DateTime, **_installed_at),
     Index(f"{BOTS}_idx", "client_id", "enterprise_id", "team_id", "installed_at"),

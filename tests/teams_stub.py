@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -384,13 +385,13 @@ class TeamsHarness:
         }
 
 
-def card_actions(card: dict) -> list[dict]:
-    """Every Action.Execute in a card, including those inside Action.ShowCard forms."""
+def card_elements(card: dict, keep: Callable[[dict], bool]) -> list[dict]:
+    """Every element of a card that `keep` accepts, at any depth (Action.ShowCard forms too)."""
     found: list[dict] = []
 
     def walk(node) -> None:
         if isinstance(node, dict):
-            if node.get("type") == "Action.Execute":
+            if keep(node):
                 found.append(node)
             for value in node.values():
                 walk(value)
@@ -400,6 +401,17 @@ def card_actions(card: dict) -> list[dict]:
 
     walk(card)
     return found
+
+
+def card_actions(card: dict) -> list[dict]:
+    """Every Action.Execute in a card, including those inside Action.ShowCard forms."""
+    return card_elements(card, lambda node: node.get("type") == "Action.Execute")
+
+
+def card_inputs(card: dict) -> dict[str, dict]:
+    """Every input of a card (Input.Text, Input.ChoiceSet, ...), by its id."""
+    inputs = card_elements(card, lambda node: str(node.get("type", "")).startswith("Input."))
+    return {node["id"]: node for node in inputs}
 
 
 def control(card: dict, verb: str, ref: str) -> dict:
@@ -418,20 +430,8 @@ def click(harness: TeamsHarness, teams_id: str, action: dict, value: str | None 
 
 def texts_of(card: dict) -> str:
     """All the text a card shows, joined (text runs and text blocks)."""
-    parts: list[str] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("TextRun", "TextBlock"):
-                parts.append(node.get("text", ""))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return "\n".join(parts)
+    shown = card_elements(card, lambda node: node.get("type") in ("TextRun", "TextBlock"))
+    return "\n".join(node.get("text", "") for node in shown)
 
 
 TEAMS_CARD_LIMIT = 28 * 1024  # bytes: Teams refuses a bigger message

@@ -45,7 +45,8 @@ from tests.board_fixtures import (
     submit_answer,
     zulu_side,
 )
-from tests.conftest import NOW, PG_URL, fresh_postgres_database
+from tests.conftest import NOW
+from tests.model_fixtures import EACH_KIND, database_of_kind
 from tests.slack_fixtures import find_button, rag_option
 from tests.slack_stub import SlackStub, buttons_in, install_settings
 
@@ -160,17 +161,12 @@ def full_script() -> list[tuple[str, str, str, str]]:
 # --- the world: two Boards, Board A driven through everything ------------------------------------
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=EACH_KIND)
 def database(request, tmp_path_factory):
     """An empty database of each kind (PostgreSQL: a fresh one, with row-level security)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('isolation') / 'soc.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("SOC_TEST_POSTGRES_URL is not set")
-    with fresh_postgres_database("soc_isolation") as url:
+    with database_of_kind(
+        request.param, tmp_path_factory.mktemp("isolation"), "soc_isolation"
+    ) as url:
         yield url
 
 
@@ -208,8 +204,7 @@ def world(database, tmp_path_factory):
             clock.now = NOW
             drive_across(traffic["cross"], alfa, zulu, stub, engine)
             traffic["cross"].logs = _take(recorder)
-            traffic["both"].run(stub, "worker tick", "", "",
-                                lambda: board_tick(engine, settings, BOTH_DUE_AT))  # fmt: skip
+            tick(traffic["both"], stub, engine, settings, BOTH_DUE_AT)
         finally:
             _stop_recording(recorder)
     yield {"engine": engine, "stub": stub, "alfa": alfa, "zulu": zulu, "traffic": traffic,
@@ -273,6 +268,19 @@ def last_view(stub) -> dict:
     return stub.view(method)
 
 
+def tick(traffic: Traffic, stub, engine, settings, at: datetime, slug: str | None = None):
+    """One worker pass at `at` (over every Board, or the one named); the exchange."""
+    return traffic.run(stub, "worker tick", "", "", lambda: board_tick(engine, settings, at, slug))
+
+
+def keep_uploads(traffic: Traffic, stub) -> None:
+    """Once the app's background work is done, keep the text of each file its exchanges uploaded."""
+    settle()
+    for call in stub.calls_to("upload"):
+        if any(call in e.calls for e in traffic.exchanges):
+            traffic.files[f"upload {call.path}"] = file_text(stub.uploads[call.path])
+
+
 def open_home(traffic, side, stub, user: str) -> dict:
     """Open the Home tab as `user`; the view published."""
     event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
@@ -288,7 +296,7 @@ def drive_alfa(traffic, alfa, zulu, stub, engine, settings, clock, directory, pa
         if when == "first":
             command(traffic, alfa, stub, user, text, name)
     # The priorities exercise's invitations, and answering from one.
-    traffic.run(stub, "worker tick", "", "", lambda: board_tick(engine, settings, NOW, alfa.slug))
+    tick(traffic, stub, engine, settings, NOW, alfa.slug)
     invitation = next(
         m
         for m in stub.delivered(COLP)
@@ -321,19 +329,14 @@ def drive_alfa(traffic, alfa, zulu, stub, engine, settings, clock, directory, pa
           choose=rag_option(select_, "amber"))  # fmt: skip
     # The reminder passes, and a colour chosen in a reminder.
     clock.now = REMINDED_AT
-    traffic.run(stub, "worker tick", "", "",
-                lambda: board_tick(engine, settings, REMINDED_AT, alfa.slug))  # fmt: skip
+    tick(traffic, stub, engine, settings, REMINDED_AT, alfa.slug)
     reminder = stub.delivered(COLP)[-1]
     select_ = find_button(reminder["blocks"], slack_ids.OPERATION_RAG)
     click(traffic, alfa, stub, "reminder rag", COLP, select_, message=reminder,
           choose=rag_option(select_, "green"))  # fmt: skip
     clock.now = DIGEST_AT
-    traffic.run(stub, "worker tick", "", "",
-                lambda: board_tick(engine, settings, DIGEST_AT, alfa.slug))  # fmt: skip
-    settle()
-    for call in stub.calls_to("upload"):
-        if any(call in e.calls for e in traffic.exchanges):
-            traffic.files[f"upload {call.path}"] = file_text(stub.uploads[call.path])
+    tick(traffic, stub, engine, settings, DIGEST_AT, alfa.slug)
+    keep_uploads(traffic, stub)
     # The operator's exports of Board A.
     patch.setenv("DATABASE_URL", url)
     for fmt in ("csv", "json", "xlsx", "docx"):
@@ -399,12 +402,8 @@ def drive_zulu_sample(traffic, zulu, stub, engine, settings, clock):
     command(traffic, zulu, stub, colp, "action edit A-1", "action edit form")
     open_home(traffic, zulu, stub, colp)
     for at in (NOW, REMINDED_AT):
-        traffic.run(stub, "worker tick", "", "", lambda at=at: board_tick(engine, settings, at,
-                                                                          zulu.slug))  # fmt: skip
-    settle()
-    for call in stub.calls_to("upload"):
-        if any(call in e.calls for e in traffic.exchanges):
-            traffic.files[f"upload {call.path}"] = file_text(stub.uploads[call.path])
+        tick(traffic, stub, engine, settings, at, zulu.slug)
+    keep_uploads(traffic, stub)
 
 
 def drive_across(traffic, alfa, zulu, stub, engine):
@@ -451,6 +450,17 @@ def exchanges(world, side: str, label: str | None = None):
     return found
 
 
+def assert_names_nothing_of(traffic: Traffic, other: Side) -> None:
+    """No exchange, file or log line of `traffic` names anything of the `other` Board."""
+    for exchange in traffic.exchanges:
+        found = leaks(exchange.everything(), other)
+        assert not found, (exchange.label, exchange.text, found)
+    for name, text in traffic.files.items():
+        assert not leaks(text, other), name
+    for line in traffic.logs:
+        assert not leaks(line, other), line
+
+
 @pytest.mark.parametrize("name", [c.name for c in COMMANDS])
 def test_every_command_of_board_a_shows_nothing_of_board_b(world, name):
     zulu = world["zulu"]
@@ -474,15 +484,8 @@ def test_board_a_really_ran_its_commands(world):
 
 def test_nothing_board_a_did_anywhere_names_board_b(world):
     alfa = world["traffic"]["alfa"]
-    zulu = world["zulu"]
-    for exchange in alfa.exchanges:
-        found = leaks(exchange.everything(), zulu)
-        assert not found, (exchange.label, exchange.text, found)
-    for name, text in alfa.files.items():
-        assert not leaks(text, zulu), name
-    for line in alfa.logs:
-        assert not leaks(line, zulu), line
-    assert not leaks(alfa.corpus(), zulu)
+    assert_names_nothing_of(alfa, world["zulu"])
+    assert not leaks(alfa.corpus(), world["zulu"])
 
 
 def test_board_a_traffic_used_board_a_token_only(world):
@@ -540,14 +543,8 @@ def test_board_a_forms_offer_only_board_a_areas_and_partners(world):
 
 
 def test_board_b_sample_shows_nothing_of_board_a(world):
-    traffic, alfa = world["traffic"]["zulu"], world["alfa"]
-    for exchange in traffic.exchanges:
-        found = leaks(exchange.everything(), alfa)
-        assert not found, (exchange.label, exchange.text, found)
-    for name, text in traffic.files.items():
-        assert not leaks(text, alfa), name
-    for line in traffic.logs:
-        assert not leaks(line, alfa), line
+    traffic = world["traffic"]["zulu"]
+    assert_names_nothing_of(traffic, world["alfa"])
     assert "ZULUMARK" in traffic.corpus()
     assert any(name.startswith("upload") for name in traffic.files)
 

@@ -12,16 +12,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
 
 from bot.senders.reminders import ReminderSender
 from models.claim_locks import LOCKED, claimant, is_alive
 from models.db import make_engine, sqlite_path
 from models.ledger import CLAIMED, SENT
-from models.tables import ReminderDelivery
-from tests.conftest import LONDON, PG_URL, SECRETARIAT, fresh_postgres_database
+from tests.conftest import LONDON
 from tests.fake_courier import FakeCourier
-from tests.worker_fixtures import CONTACTS, FIVE_DAYS, dms, make_sender
+from tests.model_fixtures import EACH_KIND, database_of_kind
+from tests.worker_fixtures import (  # noqa: F401  (board: a fixture)
+    CONTACTS,
+    FIVE_DAYS,
+    board,
+    dms,
+    ledger,
+    make_sender,
+    statuses,
+)
 
 pytest_plugins = ("tests.slack_fixtures",)
 
@@ -29,29 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCEPTED = 2  # messages Slack accepts before the pass is stopped in the middle of the next one
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not PG_URL, reason="SOC_TEST_POSTGRES_URL is not set")]),
-    ]
-)  # fmt: skip
+@pytest.fixture(params=EACH_KIND)
 def database_url(request, tmp_path):
     """The Board's database (overrides conftest's): a SQLite file, or a fresh PostgreSQL one."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'soc.db'}"
-    else:
-        with fresh_postgres_database("soc_crash") as url:
-            yield url
-
-
-@pytest.fixture
-def board(console):
-    """The test Board meeting on second Tuesdays; `console` acts as the secretariat."""
-    console.as_user(SECRETARIAT)
-    assert not console.ask('meeting schedule "second tuesday 10:00"').error
-    return console
+    with database_of_kind(request.param, tmp_path, "soc_crash") as url:
+        yield url
 
 
 class SlackGate:
@@ -111,20 +100,6 @@ def wait_for_messages(process: subprocess.Popen, stub, count: int) -> None:
         time.sleep(0.01)
 
 
-def ledger(engine) -> list[ReminderDelivery]:
-    """Every reminder ledger row."""
-    with Session(engine) as session:
-        return list(session.exec(select(ReminderDelivery).order_by(ReminderDelivery.id)))
-
-
-def statuses(engine) -> dict[str, int]:
-    """How many reminder rows are in each status."""
-    counts: dict[str, int] = {}
-    for row in ledger(engine):
-        counts[row.status] = counts.get(row.status, 0) + 1
-    return counts
-
-
 def wait_until_dead(engine, tokens: set[str]) -> None:
     """Wait until no claimant of `tokens` holds its lock: PostgreSQL ends a killed client's
     session (and its advisory lock) when it reads the closed connection, a moment later."""
@@ -134,7 +109,7 @@ def wait_until_dead(engine, tokens: set[str]) -> None:
         time.sleep(0.01)
 
 
-def test_a_pass_killed_mid_send_is_finished_by_the_very_next_pass(board, settings, stub):
+def test_a_pass_killed_mid_send_is_finished_by_the_very_next_pass(board, settings, stub):  # noqa: F811
     gate = SlackGate(stub, ACCEPTED)
     process = start_remind(settings.database_url, stub)
     try:
@@ -166,7 +141,7 @@ def test_a_pass_killed_mid_send_is_finished_by_the_very_next_pass(board, setting
         assert list(database.parent.glob(f"{database.name}.claims/*")) == []
 
 
-def test_a_live_pass_keeps_its_claims_while_it_works(board, settings, stub):
+def test_a_live_pass_keeps_its_claims_while_it_works(board, settings, stub):  # noqa: F811
     gate = SlackGate(stub, ACCEPTED)
     process = start_remind(settings.database_url, stub)
     try:
@@ -187,7 +162,7 @@ def test_a_live_pass_keeps_its_claims_while_it_works(board, settings, stub):
     assert statuses(board.engine) == {SENT: 5}
 
 
-def test_a_live_pass_is_trusted_for_its_lease_and_no_longer(board):
+def test_a_live_pass_is_trusted_for_its_lease_and_no_longer(board):  # noqa: F811
     """SOC_REMINDER_LEASE_SECONDS still bounds the trust: a host that vanished keeps its lock
     (on PostgreSQL, until the server notices) but not its claims."""
     seen = {}

@@ -19,11 +19,10 @@ from tests.conftest import (
     COOPTEE,
     LONDON,
     NOW,
-    PG_URL,
     SECRETARIAT,
     TRADING,
-    fresh_postgres_database,
 )
+from tests.model_fixtures import EACH_KIND, database_of_kind
 from tests.slack_stub import buttons_in, slack_settings
 from tests.teams_stub import link_teams, local_connection_manager, object_id, teams_settings
 from tests.worker_fixtures import FAST, dms, race, slow_slack
@@ -35,15 +34,10 @@ LATER = NOW + timedelta(minutes=1)
 NEW_CLOSE = datetime(2027, 2, 13, 0, 0, tzinfo=UTC)  # the end of Fri 12 Feb 2027 in London
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=EACH_KIND)
 def database_url(request, tmp_path):
     """Each test on SQLite, and on PostgreSQL where SOC_TEST_POSTGRES_URL is set."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'soc.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("SOC_TEST_POSTGRES_URL is not set")
-    with fresh_postgres_database("soc_extend") as url:
+    with database_of_kind(request.param, tmp_path, "soc_extend") as url:
         yield url
 
 

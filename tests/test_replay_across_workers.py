@@ -23,7 +23,8 @@ from bot.slack.ids import EVENTS_PATH, SOC_COMMAND
 from models.db import session_scope
 from models.request_fingerprints import forget_expired_fingerprints, remember_fingerprint
 from models.tables import ActionChange, SeenRequest
-from tests.conftest import COLP, PG_URL, fresh_postgres_database
+from tests.conftest import COLP
+from tests.model_fixtures import EACH_KIND, database_of_kind
 from tests.slack_stub import BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, SlackStub, sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,21 +47,11 @@ GunicornServer(app, options).run()
 """
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not PG_URL, reason="SOC_TEST_POSTGRES_URL is not set")]),
-    ]
-)  # fmt: skip
+@pytest.fixture(params=EACH_KIND)
 def database_url(request, tmp_path):
     """The Board's database (overrides conftest's): a SQLite file, or a fresh PostgreSQL one."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'soc.db'}"
-    else:
-        with fresh_postgres_database("soc_replay") as url:
-            yield url
+    with database_of_kind(request.param, tmp_path, "soc_replay") as url:
+        yield url
 
 
 @pytest.fixture

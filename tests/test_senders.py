@@ -1,50 +1,32 @@
 """The exactly-once senders over an in-memory courier: no HTTP, no Slack, every crash case."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, delete
 
 from bot.senders.courier import Result
 from bot.senders.exactly_once import RESENT_LINE
 from bot.senders.reminders import ReminderSender
 from models.ledger import CLAIMED, FAILED, FAILURES, RETRY, SENT, deployment_id, key_of
 from models.people import attach_identity, find_member_by_identity
-from models.tables import Identity, ReminderDelivery
-from tests.conftest import COLP, COOPTEE, CST, LONDON, SECRETARIAT, TRADING
+from models.tables import Identity
+from tests.conftest import COLP, CST, LONDON, SECRETARIAT, TRADING
 from tests.fake_courier import FakeCourier, Sent, die_after_first_send
+from tests.worker_fixtures import (  # noqa: F401  (board: a fixture)
+    CONTACTS,
+    FIVE_DAYS,
+    board,
+    ledger,
+    statuses,
+)
 
-FIVE_DAYS = datetime(2027, 2, 2, 9, 0, tzinfo=UTC)  # the 5-day reminder of Tue 9 Feb 2027
-CONTACTS = {SECRETARIAT, COLP, CST, TRADING, COOPTEE}
 TEAMS_ID = "0b3c7f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
-
-
-@pytest.fixture
-def board(console):
-    """The test Board meeting on second Tuesdays; `console` acts as the secretariat."""
-    console.as_user(SECRETARIAT)
-    assert not console.ask('meeting schedule "second tuesday 10:00"').error
-    return console
 
 
 def sender(engine, *couriers: FakeCourier, lease=timedelta(minutes=10)) -> ReminderSender:
     """A reminder sender whose only ways out are these fake couriers."""
     return ReminderSender(engine, {c.channel: c for c in couriers}, LONDON, lease=lease)
-
-
-def ledger(engine) -> list[ReminderDelivery]:
-    """Every reminder ledger row."""
-    with Session(engine) as session:
-        return list(session.exec(select(ReminderDelivery).order_by(ReminderDelivery.id)))
-
-
-def statuses(engine) -> dict[str, int]:
-    """How many reminder rows are in each status."""
-    counts: dict[str, int] = {}
-    for row in ledger(engine):
-        if row.kind == "reminder":
-            counts[row.status] = counts.get(row.status, 0) + 1
-    return counts
 
 
 def move_to_teams(engine, user_id: str, *, prefer: bool) -> None:
@@ -64,7 +46,7 @@ def move_to_teams(engine, user_id: str, *, prefer: bool) -> None:
         session.commit()
 
 
-def test_a_pass_sends_each_reminder_once_and_records_where_it_went(board):
+def test_a_pass_sends_each_reminder_once_and_records_where_it_went(board):  # noqa: F811
     slack = FakeCourier()
     report = sender(board.engine, slack).run_pass(FIVE_DAYS)
     assert report.sent == 5 and report.failed == report.retry == 0
@@ -79,7 +61,7 @@ def test_a_pass_sends_each_reminder_once_and_records_where_it_went(board):
     assert "A-" in " ".join(item.ref or "" for item in sent.reply.items)
 
 
-def test_two_passes_in_a_row_send_nothing_twice(board):
+def test_two_passes_in_a_row_send_nothing_twice(board):  # noqa: F811
     slack = FakeCourier()
     first = sender(board.engine, slack).run_pass(FIVE_DAYS)
     second = sender(board.engine, slack).run_pass(FIVE_DAYS + timedelta(minutes=1))
@@ -87,7 +69,7 @@ def test_two_passes_in_a_row_send_nothing_twice(board):
     assert slack.received() == dict.fromkeys(CONTACTS, 1)
 
 
-def test_a_crash_between_send_and_record_is_found_by_the_successor_not_resent(board):
+def test_a_crash_between_send_and_record_is_found_by_the_successor_not_resent(board):  # noqa: F811
     slack = FakeCourier(die_after=die_after_first_send)
     with pytest.raises(BaseException, match="killed between the send|the process is gone"):
         sender(board.engine, slack).run_pass(FIVE_DAYS)
@@ -104,7 +86,7 @@ def test_a_crash_between_send_and_record_is_found_by_the_successor_not_resent(bo
     assert first.attempts == 2
 
 
-def test_a_courier_that_cannot_find_sent_messages_resends_once_and_says_so(board):
+def test_a_courier_that_cannot_find_sent_messages_resends_once_and_says_so(board):  # noqa: F811
     # A Slack-like channel whose courier, like Teams', cannot look for sent messages.
     teams = FakeCourier(can_find_sent=False, die_after=die_after_first_send)
     with pytest.raises(BaseException, match="killed between the send|the process is gone"):
@@ -123,7 +105,7 @@ def test_a_courier_that_cannot_find_sent_messages_resends_once_and_says_so(board
     assert len(teams.sent) == 6
 
 
-def test_another_deployments_message_with_the_same_ledger_key_is_not_taken_for_ours(board):
+def test_another_deployments_message_with_the_same_ledger_key_is_not_taken_for_ours(board):  # noqa: F811
     slack = FakeCourier(die_after=die_after_first_send)
     with pytest.raises(BaseException, match="killed between the send|the process is gone"):
         sender(board.engine, slack).run_pass(FIVE_DAYS)
@@ -136,7 +118,7 @@ def test_another_deployments_message_with_the_same_ledger_key_is_not_taken_for_o
     assert {m.key for m in slack.sent if m.to.id == ours.to.id} == {staging_key, ours.key}
 
 
-def test_a_retry_from_the_courier_is_sent_on_a_later_pass(board):
+def test_a_retry_from_the_courier_is_sent_on_a_later_pass(board):  # noqa: F811
     slack = FakeCourier(refuse={TRADING: Result(RETRY, error="ratelimited")})
     first = sender(board.engine, slack).run_pass(FIVE_DAYS)
     assert first.retry == 1 and TRADING not in slack.received()
@@ -145,7 +127,7 @@ def test_a_retry_from_the_courier_is_sent_on_a_later_pass(board):
     assert later.sent == 1 and slack.received() == dict.fromkeys(CONTACTS, 1)
 
 
-def test_a_member_nobody_can_reach_is_recorded_failed_and_reported_once(board):
+def test_a_member_nobody_can_reach_is_recorded_failed_and_reported_once(board):  # noqa: F811
     move_to_teams(board.engine, COLP, prefer=False)
     slack = FakeCourier()
     report = sender(board.engine, slack).run_pass(FIVE_DAYS)
@@ -160,7 +142,7 @@ def test_a_member_nobody_can_reach_is_recorded_failed_and_reported_once(board):
     assert again.notices == 0 and again.sent == 0
 
 
-def test_each_member_is_reached_on_their_preferred_channel(board):
+def test_each_member_is_reached_on_their_preferred_channel(board):  # noqa: F811
     move_to_teams(board.engine, CST, prefer=True)  # on both, prefers Teams
     slack, teams = FakeCourier(), FakeCourier(channel="teams", can_find_sent=False)
     report = sender(board.engine, slack, teams).run_pass(FIVE_DAYS)
@@ -170,7 +152,7 @@ def test_each_member_is_reached_on_their_preferred_channel(board):
     assert slack.received() == dict.fromkeys(CONTACTS - {CST}, 1)
 
 
-def test_a_member_whose_preferred_channel_has_no_courier_here_is_reached_on_another(board):
+def test_a_member_whose_preferred_channel_has_no_courier_here_is_reached_on_another(board):  # noqa: F811
     move_to_teams(board.engine, CST, prefer=True)
     slack = FakeCourier()
     assert sender(board.engine, slack).run_pass(FIVE_DAYS).sent == 5

@@ -17,7 +17,7 @@ from models.tables import (
     PriorityExercise,
 )
 from tests.conftest import COLP, CST, LONDON, SECRETARIAT
-from tests.teams_stub import card_actions, control, object_id, texts_of, valid_card
+from tests.teams_stub import card_actions, card_inputs, control, object_id, texts_of, valid_card
 
 pytest_plugins = ("tests.teams_fixtures",)
 
@@ -43,23 +43,6 @@ def _invoke(teams, person: str, action: dict, inputs: dict | None = None) -> dic
     return body["value"]
 
 
-def _inputs(card: dict) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input."):
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
-
-
 def _verb(card: dict, verb: str) -> dict:
     return next(a for a in card_actions(card) if a["verb"] == verb)
 
@@ -77,7 +60,7 @@ def test_edit_opens_the_form_prefilled_with_only_what_the_reader_may_change(
     teams, connector, validator, board_engine
 ):
     form = _edit_form(teams, connector, validator)
-    fields = _inputs(form)
+    fields = card_inputs(form)
     action = _action(board_engine, 1)
     assert fields[field_id("title")]["value"] == action.issue
     assert field_id("note") in fields
@@ -91,7 +74,7 @@ def test_edit_opens_the_form_prefilled_with_only_what_the_reader_may_change(
 
 def test_the_secretariat_edits_area_leads_and_confidentiality(teams, connector, validator):
     form = _edit_form(teams, connector, validator, SECRETARIAT, "action status A-1")
-    fields = _inputs(form)
+    fields = card_inputs(form)
     assert fields[field_id("lead")]["isMultiSelect"] is True
     assert fields[field_id("lead")]["value"]  # the current leads, as ids
     assert fields[field_id("confidential")]["type"] == "Input.Toggle"
@@ -123,7 +106,7 @@ def test_a_refused_value_comes_back_under_its_field_with_what_was_typed(
     assert _changes(board_engine, 1) == before
     shown = texts_of(card)
     assert "Please check the form: nothing was saved." in shown
-    fields = _inputs(card)
+    fields = card_inputs(card)
     assert fields[field_id("note")]["value"] == "keep this"
     assert "value" not in fields[field_id("title")]  # emptied, as typed
     body = card["body"]
@@ -203,7 +186,7 @@ def test_answer_opens_the_form_with_the_current_answer_and_records_a_new_one(
     assert not console.as_user(COLP).ask('priorities answer cyber=lead note="Fraud first"').error
     form = valid_card(validator, _invoke(teams, COLP, _answer_button(board_engine, validator)))
     cyber = f"{ids.STANCE_PREFIX}{_area_id(board_engine, 'Cyber attack')}"
-    fields = _inputs(form)
+    fields = card_inputs(form)
     assert fields[cyber]["value"] == "lead"
     assert fields[ids.ANSWER_NOTE]["value"] == "Fraud first"
     fraud = f"{ids.STANCE_PREFIX}{_area_id(board_engine, 'Fraud and cyber enabled crime')}"

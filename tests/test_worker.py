@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.cli.main import main
 from bot.config import SettingsError
@@ -25,7 +25,6 @@ from models.db import make_engine
 from models.ledger import FAILED, FAILURES, NOTHING, RETRY, SENT, SUPERSEDED
 from models.migrate import upgrade
 from models.schedule import add_manual_meeting, save_schedule
-from models.tables import ReminderDelivery
 from tests.conftest import (
     CHAIR,
     COLP,
@@ -46,9 +45,11 @@ from tests.worker_fixtures import (
     Killed,
     crash_after_first_send,
     dms,
+    ledger,
     make_sender,
     race,
     slow_slack,
+    statuses,
 )
 
 pytest_plugins = ("tests.slack_fixtures",)
@@ -62,21 +63,6 @@ def board(console):
     console.as_user(SECRETARIAT)
     assert not console.ask('meeting schedule "second tuesday 10:00"').error
     return console
-
-
-def ledger(engine) -> list[ReminderDelivery]:
-    """Every ledger row."""
-    with Session(engine) as session:
-        return list(session.exec(select(ReminderDelivery).order_by(ReminderDelivery.id)))
-
-
-def statuses(engine, kind: str = "reminder") -> dict[str, int]:
-    """How many ledger rows of a kind are in each status."""
-    counts: dict[str, int] = {}
-    for row in ledger(engine):
-        if row.kind == kind:
-            counts[row.status] = counts.get(row.status, 0) + 1
-    return counts
 
 
 def assert_exactly_once(stub, users) -> None:

@@ -1,13 +1,17 @@
-"""Reminder moments and reminder-sender helpers shared by worker and Slack tests."""
+"""Reminder moments, the scheduled `board` fixture and reminder-sender helpers shared by worker
+and Slack tests."""
 
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
+from sqlmodel import Session, select
 
 from bot.senders.reminders import ReminderSender
 from bot.slack.courier import reminder_client, slack_couriers
+from models.tables import ReminderDelivery
 from tests.conftest import (
     COLP,
     COOPTEE,
@@ -27,6 +31,29 @@ ONE_DAY = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)
 CONTACTS = {SECRETARIAT, COLP, CST, TRADING, COOPTEE}
 
 FAST = FixedValueRetryIntervalCalculator(0.01)
+
+
+@pytest.fixture
+def board(console):
+    """The test Board meeting on second Tuesdays; `console` acts as the secretariat."""
+    console.as_user(SECRETARIAT)
+    assert not console.ask('meeting schedule "second tuesday 10:00"').error
+    return console
+
+
+def ledger(engine) -> list[ReminderDelivery]:
+    """Every reminder ledger row."""
+    with Session(engine) as session:
+        return list(session.exec(select(ReminderDelivery).order_by(ReminderDelivery.id)))
+
+
+def statuses(engine, kind: str = "reminder") -> dict[str, int]:
+    """How many reminder ledger rows of a kind are in each status."""
+    counts: dict[str, int] = {}
+    for row in ledger(engine):
+        if row.kind == kind:
+            counts[row.status] = counts.get(row.status, 0) + 1
+    return counts
 
 
 class Killed(BaseException):

@@ -34,7 +34,7 @@ from handlers.priorities.invitations import (
     redo_invitation,
 )
 from models.boards import get_board
-from models.claim_locks import claimant, is_alive
+from models.claim_locks import claimant_unless_held, is_alive
 from models.db import reader, session_scope
 from models.ledger import (
     CLAIMED,
@@ -90,9 +90,7 @@ class PrioritySender:
     def run_pass(self, now: datetime, token: str | None = None) -> PassReport:
         """Send what is due at `now`: invitations, reminders, and claims left unfinished;
         `token`: the claim token of a lock the caller holds (else the pass takes its own)."""
-        if token is not None:
-            return self._run_pass(now, token)
-        with claimant(self.engine) as token:
+        with claimant_unless_held(self.engine, token) as token:
             return self._run_pass(now, token)
 
     def _run_pass(self, now: datetime, token: str) -> PassReport:

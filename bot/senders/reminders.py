@@ -21,7 +21,7 @@ from handlers.meetings.reminder_messages import failure_notice, when
 from handlers.meetings.reminders import Delivery, ReminderPlan, plan_reminders
 from handlers.replies import Reply
 from models.boards import get_board
-from models.claim_locks import claimant
+from models.claim_locks import claimant_unless_held
 from models.db import reader, session_scope
 from models.ledger import (
     CLAIMED,
@@ -125,11 +125,9 @@ class ReminderSender:
     def run_pass(self, now: datetime, token: str | None = None) -> PassReport:
         """Send what is due at `now` (Board time may be simulated; the ledger uses real time);
         `token`: the claim token of a lock the caller holds (else the pass takes its own)."""
-        if token is not None:
-            return self._run_pass(now, token)
         # The pass's claims are trusted while its lock is held: if the process dies, the next
         # pass takes them over at once (`bot.senders.exactly_once`, step 4).
-        with claimant(self.engine) as token:
+        with claimant_unless_held(self.engine, token) as token:
             return self._run_pass(now, token)
 
     def _run_pass(self, now: datetime, token: str) -> PassReport:
