@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
 from bot.slack.install import install_workspace_board, installation_store
 from bot.slack.server import create_wsgi_app
-from bot.slack.workspace_memory import SECONDS, WorkspaceMemory
+from bot.workspace_memory import SECONDS, WorkspaceMemory
 from handlers.cache import ENTRY_OVERHEAD, VersionedCache, register_key
 from models.actions import EVERYTHING, PUBLIC, rag_counts, strands_of
 from models.boards import get_board

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from models.tables import Action, Identity
@@ -183,3 +184,20 @@ def test_typed_changes_are_authorised_by_the_same_handlers(teams, connector, per
     assert (action.rag == "red") is allowed
     [reply] = connector.sent()
     assert reply.text.startswith("⚠") is not allowed
+
+
+def test_an_unchanged_conversation_is_not_written_again_on_every_message(teams, board_engine):
+    teams.post(teams.personal_message(object_id(COLP), "help"))
+    writes: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT")):
+            writes.append(statement)
+
+    event.listen(board_engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            teams.post(teams.personal_message(object_id(COLP), "help"))
+    finally:
+        event.remove(board_engine, "before_cursor_execute", count)
+    assert [w for w in writes if "identity" in w.lower()] == []

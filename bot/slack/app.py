@@ -26,7 +26,7 @@ from bot.slack.listeners import (
 )
 from bot.slack.listeners.respond import retry_handlers
 from bot.slack.listeners.runtime import ACK_BUDGET, Runtime
-from bot.slack.workspace_memory import WorkspaceMemory
+from bot.workspace_memory import WorkspaceMemory
 
 log = logging.getLogger(__name__)
 # Bolt logs whole request bodies, with Slack's legacy verification token, at INFO and DEBUG.

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.slack.workspace_memory import WorkspaceMemory
+from bot.workspace_memory import WorkspaceMemory
 from models.db import reader, session_scope
 from models.hosting import install_board
 from models.people import save_member

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.teams.config import DEFAULT_CONNECTION, TeamsSettings
 from bot.teams.ids import CHANNEL
+from bot.workspace_memory import WorkspaceMemory
 from models.boards import get_board
 from models.db import reader
 from models.people import find_member_by_identity
@@ -68,9 +69,24 @@ class TeamsBoards:
 
     def __init__(self, engine: Engine, settings: Settings, teams: TeamsSettings) -> None:
         self.engine, self.settings, self.teams = engine, settings, teams
+        # A Board found is used for a few seconds: a binding made or removed by `soc-bot board
+        # bind|unbind` (another process) reaches this one within `workspace_memory.SECONDS`.
+        self.memory = WorkspaceMemory()
 
     def board_of(self, where: Where) -> Found:
         """The Board this activity runs against (slug None: none does)."""
+        missed: list[Found] = []
+
+        def look_up() -> Found | None:
+            found = self._board_in_database(where)
+            if found.slug is None:
+                missed.append(found)  # not remembered: a binding made now is served at once
+                return None
+            return found
+
+        return self.memory.recall(where, look_up) or missed[0]
+
+    def _board_in_database(self, where: Where) -> Found:
         with Session(reader(self.engine)) as session:
             if not has_bindings(session=session, channel=CHANNEL):
                 return Found(self.settings.board_slug)  # one Board, as before any binding

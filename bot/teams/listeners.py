@@ -501,7 +501,9 @@ async def _remember(runtime: TeamsRuntime, activity: Activity) -> bool:
     reference = activity.get_conversation_reference().model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
+    # Both change with every message: kept, every message would rewrite the stored reference.
     reference.pop("activityId", None)
+    reference.pop("requestId", None)
     object_id, now = object_id_of(activity), runtime.clock()
     text = json.dumps(reference, sort_keys=True)
     if runtime.remembered_lately(object_id, text, now):

@@ -1,7 +1,8 @@
 """What a web process looked up about a workspace (its Board, its bot token), kept a few seconds.
 
-Every Slack request needs the workspace's bot token (bolt's authorize) and its Board; reading
-both from the database cost each request two transactions. Remembering a found answer for
+Every Slack request needs the workspace's bot token (bolt's authorize) and its Board, and every
+Teams activity its tenant's or team's Board; reading them from the database cost each request a
+transaction or two. Remembering a found answer for
 `SECONDS` makes that a lookup per workspace every few seconds instead. Only found answers are
 remembered, so a new install is served at once. An uninstall is seen at once by the process that
 received Slack's event (it forgets everything: `clear`), and by every other process within
