@@ -4,9 +4,10 @@ from sqlmodel import Session, select
 
 from bot.teams import ids
 from bot.teams.cards import render_card
-from bot.teams.forms import field_id
+from bot.teams.forms import action_form_card, field_id
 from handlers.priorities.forms import answer_operation
 from handlers.register.actions import EDIT_FORM
+from handlers.register.forms import ActionForm, Target
 from handlers.replies import Item, Operation, Reply
 from models.tables import (
     Action,
@@ -231,3 +232,16 @@ def test_a_reply_level_edit_button_is_drawn_where_no_item_has_one(validator):
     [edit] = card_actions(valid_card(validator, render_card(reply, LONDON)))
     assert (edit["verb"], edit["data"]) == (
         ids.VERB_EDIT, {"target": "A-3:7", "source": "action status A-3"})  # fmt: skip
+
+
+def test_a_text_too_long_for_the_card_input_is_left_out_never_cut(validator):
+    long_text = "Partners to share information. " * 160  # about 5,000 characters
+    values = {"title": "Engage SMEs", "action": long_text, "barriers": "None"}
+    form = ActionForm(areas=[(1, "Fraud")], partners=[(1, "CoLP")], values=values,
+                      editable=tuple(values), target=Target("A-3", 7))  # fmt: skip
+    card = valid_card(validator, action_form_card(form, "action status A-3"))
+    inputs = card_inputs(card)
+    assert field_id("action") not in inputs  # not offered, so a save cannot write it back cut
+    assert inputs[field_id("title")]["value"] == "Engage SMEs"
+    assert inputs[field_id("barriers")]["value"] == "None"
+    assert "Too long to edit here: actions" in texts_of(card)

@@ -57,7 +57,9 @@ def action_form_card(
     """
     values = form.values if values is None else {**form.values, **values}
     errors = errors or {}
-    left_out: list[str] = []
+    # Never shown cut: a cut text would be saved back cut with the rest of the form.
+    left_out = [key for key in form.editable if key in TEXT_LIMITS
+                and len(str(values.get(key) or "")) > TEXT_LIMITS[key]]  # fmt: skip
     while True:
         body = _form_head(form.title, notice, errors)
         for key in form.editable:
@@ -196,7 +198,9 @@ def _field(form: ActionForm, key: str, value: object) -> dict:
         element.update(type="Input.Text", isMultiline=key in MULTILINE,
                        maxLength=TEXT_LIMITS[key])  # fmt: skip
         if value:
-            element["value"] = safe_text(str(value), TEXT_LIMITS[key])
+            # As stored: an input shows text as typed (nothing is rendered as markup), and any
+            # change to it here would be saved back with the form.
+            element["value"] = str(value)
     return element
 
 
