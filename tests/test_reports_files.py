@@ -8,12 +8,14 @@ import time_machine
 from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
+from sqlmodel import Session
 
 from bot.cli.main import main
 from bot.files import write_paper
 from bot.files.palette import FILL
 from handlers.register.import_export import ANNEX_B_COLUMNS, CSV_COLUMNS
 from handlers.reports.document import Column, Paper, Table
+from models.boards import get_board
 from tests.code_fixtures import imported_modules, python_files
 from tests.conftest import LONDON
 from tests.report_scenario import (
@@ -309,3 +311,15 @@ def test_handlers_never_import_the_file_libraries():
         if name.split(".")[0] in writers
     ]
     assert bad == []
+
+
+def test_papers_from_the_command_line_are_in_the_boards_time_zone(cli, history, settings):
+    with Session(history) as session:
+        board = get_board(session=session, slug=settings.board_slug)
+        board.timezone = "Asia/Tokyo"  # SOC_TIMEZONE stays Europe/London
+        session.add(board)
+        session.commit()
+    code, path = cli(["report", "pack", "--format", "md"], at=BEFORE_JUNE_MEETING, name="p.md")
+    assert code == 0
+    # 12:00 UTC is 21:00 in Tokyo (20:00 would be summer time in London).
+    assert "Figures as at Mon 7 Jun 2027 21:00." in path.read_text()

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -14,6 +15,7 @@ from bot.cli.console import CLI
 from bot.config import Settings
 from bot.files import write_paper
 from bot.setup import open_engine
+from handlers.context import board_zone
 from handlers.errors import CommandError
 from handlers.register.import_export import export_csv, export_json
 from handlers.reports.document import Paper, pack_paper, quarterly_paper, register_paper
@@ -58,8 +60,9 @@ def export_register(args: argparse.Namespace, settings: Settings) -> int:
     now = datetime.now(UTC)
     with _session(settings) as (session, board):
         export = register_export(session, board, now=now, public=args.public)
+        tz = board_zone(board)
     if args.format in BINARY_FORMATS:
-        data = write_paper(register_paper(export, settings.tz), args.format, settings.tz)
+        data = write_paper(register_paper(export, tz), args.format, tz)
     else:
         text = (export_json if args.format == "json" else export_csv)(list(export.records))
         data = text.encode("utf-8")
@@ -73,10 +76,11 @@ def export_register(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    now, tz = datetime.now(UTC), settings.tz
+    now = datetime.now(UTC)
     with _session(settings) as (session, board):
+        tz = board_zone(board)
         if args.report_kind == "chart":
-            chart = _chart(session, board, now, settings, public=args.public)
+            chart = _chart(session, board, now, public=args.public)
             return _write(
                 args.output or Path(f"rag-chart-{now.astimezone(tz):%Y-%m-%d}.png"),
                 _png(chart),
@@ -88,35 +92,30 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             )
             paper, chart = quarterly_paper(report, tz), report.chart
         else:
-            day = _day(args.meeting, now, settings)
+            day = _day(args.meeting, now, tz)
             meeting = find_meeting(session, board, day, now=now, tz=tz, surface=CLI)
             pack = meeting_pack(
                 session, board, meeting, now=now, visibility=EVERYTHING, public=args.public, tz=tz
             )
             paper, chart = pack_paper(pack, tz), pack.chart
-    return _write_paper(paper, chart, args, settings)
+    return _write_paper(paper, chart, args, tz)
 
 
-def _write_paper(
-    paper: Paper, chart: ChartData, args: argparse.Namespace, settings: Settings
-) -> int:
+def _write_paper(paper: Paper, chart: ChartData, args: argparse.Namespace, tz: ZoneInfo) -> int:
     output = args.output or Path(f"{paper.filename}.{args.format}")
     image = None
     if args.format == "md":
         # Markdown cannot hold the picture: it goes beside the file, linked by name.
         image = output.with_name(output.stem + "-chart.png")
         image.write_bytes(_png(chart))
-    data = write_paper(paper, args.format, settings.tz, image=image.name if image else None)
+    data = write_paper(paper, args.format, tz, image=image.name if image else None)
     return _write(output, data, also=image)
 
 
-def _chart(
-    session: Session, board: Board, now: datetime, settings: Settings, *, public: bool
-) -> ChartData:
-    snap = take_snapshot(
-        session, board, at=now, visibility=EVERYTHING, public=public, tz=settings.tz
-    )
-    return chart_data(session, board, snap, tz=settings.tz)
+def _chart(session: Session, board: Board, now: datetime, *, public: bool) -> ChartData:
+    tz = board_zone(board)
+    snap = take_snapshot(session, board, at=now, visibility=EVERYTHING, public=public, tz=tz)
+    return chart_data(session, board, snap, tz=tz)
 
 
 def _png(chart: ChartData) -> bytes:
@@ -132,11 +131,11 @@ def _write(output: Path, data: bytes, also: Path | None = None) -> int:
     return 0
 
 
-def _day(text: str, now: datetime, settings: Settings) -> date | None:
+def _day(text: str, now: datetime, tz: ZoneInfo) -> date | None:
     if not text:
         return None
     try:
-        return parse_user_date(text, today=now.astimezone(settings.tz).date())
+        return parse_user_date(text, today=now.astimezone(tz).date())
     except DateParseError as err:
         raise CommandError(str(err), "Give the meeting's date, e.g. 16/02/2027.") from None
 

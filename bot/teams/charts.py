@@ -18,13 +18,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.teams.config import TeamsSettings
 from bot.teams.ids import CHART_PATH
+from handlers.context import board_zone
 from handlers.reports.snapshot import chart_data, take_snapshot
 from models.actions import PUBLIC, register_version
 from models.boards import get_board
@@ -138,15 +138,16 @@ def current_version(engine: Engine, board_slug: str) -> int | None:
         return None if board is None else register_version(session=session, board_id=board.id)
 
 
-def draw_public_chart(engine: Engine, link: ChartLink, tz: ZoneInfo) -> bytes | None:
-    """The channel's RAG chart (no confidential action) as it was when the link was made."""
+def draw_public_chart(engine: Engine, link: ChartLink) -> bytes | None:
+    """The channel's RAG chart (no confidential action) as it was when the link was made, in
+    the Board's time zone."""
     from bot.files.chart import render_png  # matplotlib loads slowly: only when drawing
 
     with Session(engine) as session:
         board = get_board(session=session, slug=link.board)
         if board is None:
             return None
-        at = link.as_at()
+        at, tz = link.as_at(), board_zone(board)
         snapshot = take_snapshot(session, board, at=at, visibility=PUBLIC, public=True, tz=tz)
         chart = chart_data(session, board, snapshot, tz=tz)
     return render_png(chart)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import date
 from http import HTTPStatus
+from zoneinfo import ZoneInfo
 
 from microsoft_agents.activity import (
     Activity,
@@ -123,7 +124,8 @@ def register(app: AgentApplication, shared: TeamsRuntime, charts: ChartLinks | N
         else:
             return await _say(context, NOT_SENT_PRIVATELY)
         linked = [f for f in reply.files if f.filename not in images]
-        await _send_files(linked, text, runtime, here, private if not personal else here)
+        zone = reply.tz or runtime.settings.tz
+        await _send_files(linked, text, zone, here, private if not personal else here)
 
     for verb, change in (
         (ids.VERB_RAG, _rag_change),
@@ -306,7 +308,7 @@ async def _file_consent(context: TurnContext, runtime: TeamsRuntime, value: dict
         if file is None:
             message = reply.title if reply.error else "That file is no longer available."
             return await _say(context, message + " Ask for it again.")
-        await upload(url, await file_bytes(file, runtime.settings.tz))
+        await upload(url, await file_bytes(file, reply.tz or runtime.settings.tz))
     except Exception:  # noqa: BLE001  (the person is told; the details go to the log)
         log.exception("uploading a file to Teams failed")
         return await _say(context, "Sorry, the file could not be uploaded. Ask for it again.")
@@ -478,14 +480,15 @@ async def _chart_links(
 async def _send_files(
     files: list[ReplyFile],
     command: str,
-    runtime: TeamsRuntime,
+    tz: ZoneInfo,
     here: "_Here | _PrivateChat",
     private,
 ) -> None:
-    """Charts inline where the reply went; papers offered in the personal chat (file consent)."""
+    """Charts inline where the reply went; papers offered in the personal chat (file consent),
+    drawn in the Board's zone `tz`."""
     for file in files:
         try:
-            data = await file_bytes(file, runtime.settings.tz)
+            data = await file_bytes(file, tz)
             if is_image(file) and file.delivery == Delivery.CHANNEL:
                 image = image_activity(file, data)
                 await here.send(image or _text_activity(f"{file.title}: too large to show here."))

@@ -77,9 +77,7 @@ async def chart_image(request: web.Request) -> web.Response:
     if not await asyncio.to_thread(runtime.boards.serves, link.board):
         return web.Response(status=404, headers=private)
     try:
-        png = await charts.png(
-            link, lambda chosen: draw_public_chart(runtime.engine, chosen, runtime.settings.tz)
-        )
+        png = await charts.png(link, lambda chosen: draw_public_chart(runtime.engine, chosen))
     except Exception:  # noqa: BLE001  (a broken image, never a traceback)
         log.exception("drawing the RAG chart for Teams failed")
         return web.Response(status=503, headers=private)
