@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func
+from sqlalchemy import ColumnElement, Table, and_, func, or_
 from sqlmodel import Session, SQLModel, select
 
 from models.audit import install_append_only_guard, remove_append_only_guard
@@ -111,10 +111,12 @@ def _owned_rows(session: Session, board_id: int) -> list[tuple[Table, ColumnElem
     """Each table's rows that belong to the Board, children before parents."""
     slack_workspaces = [b.workspace_id for b in bindings_of(session=session, board_id=board_id)
                         if b.channel == SLACK]  # fmt: skip
+    # An organisation-wide install is bound by its enterprise id; its token rows have no team.
     found: list[tuple[Table, ColumnElement]] = [
-        (table, table.c.team_id.in_(slack_workspaces))
+        (table, or_(table.c.team_id.in_(slack_workspaces),
+                    and_(table.c.team_id.is_(None), table.c.enterprise_id.in_(slack_workspaces))))
         for table in (slack_installations, slack_bots)
-    ]
+    ]  # fmt: skip
     for table in reversed(SQLModel.metadata.sorted_tables):
         if table.name == Board.__tablename__:
             found.append((table, table.c.id == board_id))

@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from bot.cli.main import main
 from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
-from bot.slack.install import install_workspace_board
+from bot.slack.install import install_workspace_board, installation_store
 from handlers.run import run_command
 from models.boards import get_board
 from models.db import make_engine, session_scope
@@ -119,3 +119,18 @@ def test_board_delete_needs_the_slug_twice_then_deletes_everything_of_it(
     with pytest.raises(DBAPIError), two_boards.begin() as connection:
         connection.execute(text("DELETE FROM actionchange"))
     assert main(["board", "delete", ALPHA_SLUG, "--confirm", ALPHA_SLUG]) == 1
+
+
+def test_board_delete_removes_an_organisation_wide_installs_tokens(two_boards, db_url):  # noqa: F811
+    settings = Settings(database_url=db_url, slack_client_id="1.2")
+    org = Installation(app_id="A0SOCBOT", enterprise_id="E0ORG", enterprise_name="Org Grid",
+                       is_enterprise_install=True, team_id=None, bot_token="xoxb-org",
+                       bot_id="B0ORG", bot_user_id="U0ORGBOT", user_id="UORGADMIN")  # fmt: skip
+    store = installation_store(settings, two_boards)
+    store.save(org)
+    with session_scope(two_boards) as session:
+        install_workspace_board(session, settings, org, NOW)
+    slug = "slack-e0org"
+    assert store.find_bot(enterprise_id="E0ORG", team_id=None, is_enterprise_install=True)
+    assert main(["board", "delete", slug, "--confirm", slug]) == 0
+    assert store.find_bot(enterprise_id="E0ORG", team_id=None, is_enterprise_install=True) is None
