@@ -49,7 +49,7 @@ from models.db import reader, session_scope
 from models.meetings import next_meeting
 from models.people import identities_by_member, list_members, reachable_identity
 from models.tables import Board
-from models.workspaces import BoardWorkspace, list_bindings
+from models.workspaces import bindings_by_board
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +176,7 @@ def tick_boards(
     report = TickReport()
     with Session(reader(engine), expire_on_commit=False) as session:
         boards = list_boards(session=session)
-        bindings: dict[int, list[BoardWorkspace]] = {}
-        for binding in list_bindings(session=session):
-            bindings.setdefault(binding.board_id, []).append(binding)
+        bindings = bindings_by_board(session=session)
     served: list[tuple[Board, dict[str, Courier]]] = []
     for board in boards:
         if board_slug is not None and board.slug != board_slug:

@@ -24,7 +24,6 @@ _MOVED = "soc_history_heads_moved"  # boards whose head moved and is not yet wri
 
 # The tables no code path may update or delete: the action history and the Board's own history.
 APPEND_ONLY_TABLES = ("actionchange", "boardchange")
-APPEND_ONLY_MESSAGE = "actionchange is append-only"
 _SQLITE_GUARD = (
     "CREATE TRIGGER {table}_no_{verb} BEFORE {event} ON {table} "
     "BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"

@@ -9,10 +9,17 @@ from sqlalchemy import ColumnElement, Table, and_, func, or_
 from sqlmodel import Session, SQLModel, select
 
 from models.audit import install_append_only_guard, remove_append_only_guard
-from models.boards import get_board, get_or_create_board
+from models.boards import get_board, get_or_create_board, list_boards
 from models.slack_store import slack_bots, slack_installations
 from models.tables import Action, ActionChange, Board, Member
-from models.workspaces import SLACK, BoardWorkspace, bind, bindings_of, find_binding, list_bindings
+from models.workspaces import (
+    SLACK,
+    BoardWorkspace,
+    bind,
+    bindings_by_board,
+    bindings_of,
+    find_binding,
+)
 
 
 def install_board(
@@ -66,10 +73,8 @@ def board_overviews(*, session: Session) -> list[BoardOverview]:
     members = per_board(Member, func.count(Member.id))
     actions = per_board(Action, func.count(Action.id))
     latest = per_board(ActionChange, func.max(ActionChange.at))
-    bindings: dict[int, list[BoardWorkspace]] = {}
-    for binding in list_bindings(session=session):
-        bindings.setdefault(binding.board_id, []).append(binding)
-    boards = session.exec(select(Board).order_by(Board.slug)).all()
+    bindings = bindings_by_board(session=session)
+    boards = list_boards(session=session)
     return [
         BoardOverview(
             b,

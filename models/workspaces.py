@@ -167,10 +167,13 @@ def has_bindings(*, session: Session, channel: str) -> bool:
     return session.exec(query).first() is not None
 
 
-def list_bindings(*, session: Session) -> list[BoardWorkspace]:
-    """Every binding of every Board, by Board then age."""
+def bindings_by_board(*, session: Session) -> dict[int, list[BoardWorkspace]]:
+    """Every binding of every Board, by Board id, oldest first."""
     query = select(BoardWorkspace).order_by(BoardWorkspace.board_id, BoardWorkspace.id)
-    return list(session.exec(query))
+    found: dict[int, list[BoardWorkspace]] = {}
+    for binding in session.exec(query):
+        found.setdefault(binding.board_id, []).append(binding)
+    return found
 
 
 class WorkspaceTaken(ValueError):
