@@ -4,10 +4,13 @@ Slack: with one bot token (SLACK_BOT_TOKEN) every Board's messages use it. With 
 (SLACK_CLIENT_ID) a Board's messages use the bot token its own workspace installed the app with,
 found through the Board's binding (`models.workspaces`), never another workspace's; a Board
 whose workspace's token is missing waits. Each workspace's client is made once and kept across
-ticks, with its own rate-limit pause (`bot.slack.courier.RateLimitPause`), so a workspace that
+ticks, with its own rate-limit pause (`bot.senders.courier.RateLimitPause`), so a workspace that
 asked to be left alone delays only its own Board; its token is read again every
 `TOKEN_SECONDS`, so a reinstall's new token is picked up. Teams: the deployment's app
-credentials, for every Board. Couriers draw times in the Board's own time zone.
+credentials (or a tenant's own app), for every Board, with one rate-limit pause per tenant
+(`bot.teams.courier.TenantPauses`) kept across ticks and shared by every Board, so a tenant that
+asked to be left alone delays only the messages to that tenant. Couriers draw times in the
+Board's own time zone.
 """
 
 import logging
@@ -23,11 +26,11 @@ from slack_sdk.http_retry import RetryIntervalCalculator
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.senders.courier import Courier
-from bot.slack.courier import RateLimitPause, reminder_client, slack_couriers
+from bot.senders.courier import Courier, RateLimitPause
+from bot.slack.courier import reminder_client, slack_couriers
 from bot.slack.install import installation_store
 from bot.teams.config import TeamsSettings, load_teams_settings
-from bot.teams.courier import teams_couriers
+from bot.teams.courier import TenantPauses, teams_couriers
 from handlers.context import board_zone
 from models.tables import Board
 from models.workspaces import SLACK, BoardWorkspace
@@ -68,6 +71,7 @@ class BoardCouriers:
         self._store = installation_store(settings, engine) if settings.slack_installs else None
         self._workspaces: dict[str, _Workspace] = {}
         self._teams: dict[str, dict[str, Courier]] = {}
+        self._tenant_pauses = TenantPauses(clock)
         self._lock = threading.Lock()
 
     def channels(self) -> list[str]:
@@ -127,10 +131,10 @@ class BoardCouriers:
             return made
 
     def _teams_couriers(self, zone: str) -> dict[str, Courier]:
-        """The deployment's Teams courier drawing times in `zone` (one kept per zone)."""
+        """The deployment's Teams courier drawing times in `zone` (one kept per zone), every
+        zone's sharing the tenants' rate-limit pauses."""
         with self._lock:
             if zone not in self._teams:
-                self._teams[zone] = dict(
-                    teams_couriers(self.teams, ZoneInfo(zone), **self.teams_options)
-                )
+                options = {"pauses": self._tenant_pauses, **self.teams_options}
+                self._teams[zone] = dict(teams_couriers(self.teams, ZoneInfo(zone), **options))
             return self._teams[zone]

@@ -176,6 +176,16 @@ COMMANDS: tuple[Command, ...] = (
         brief="The RAG summary by key crime area and 4P strand.",
     ),
     Command(
+        ("rag", "post"),
+        "rag post",
+        "Post the channel's RAG summary (never a confidential action) to each of the Board's "
+        "summary channels on this chat; you are told where it went.",
+        ADMINS,
+        summary.rag_post,
+        group="register",
+        brief="Post the RAG summary to the Board's summary channels.",
+    ),
+    Command(
         ("rag", "chart"),
         "rag chart",
         "The RAG summary in the channel with a chart: a bar per key crime area and the counts "
@@ -434,8 +444,8 @@ TOPICS = sorted({c.words[0] for c in COMMANDS})
 # Commands that only read: they may run in a shared (deferred) SQLite transaction, so they
 # don't queue behind writers. Anything not listed takes the write lock up front.
 READ_ONLY_COMMANDS = frozenset({
-    "help", "action status", "action history", "action edit", "rag", "area list", "member list",
-    "partner list", "meeting next", "meeting list", "rag chart", "report quarter",
+    "help", "action status", "action history", "action edit", "rag", "rag post", "area list",
+    "member list", "partner list", "meeting next", "meeting list", "rag chart", "report quarter",
     "priorities", "priorities results", "board", "board history",
 })  # fmt: skip
 

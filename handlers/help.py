@@ -161,9 +161,8 @@ def _example_ref(
     for partner_ids, own in searches:
         where = ActionFilter(partner_ids=partner_ids, open_only=may_change)
         found, _ = list_actions(
-            session=session, board_id=member.board_id, visibility=visibility, where=where, limit=1,
-            total=0,
-        )  # fmt: skip
+            session=session, board_id=member.board_id, visibility=visibility, where=where, limit=1
+        )
         if found:
             return found[0].ref, own
     return PLACEHOLDER_REF, False

@@ -2,11 +2,12 @@
 
 from sqlmodel import Session
 
+from handlers.cache import REGISTER_CACHE, register_key
 from handlers.context import Context
 from handlers.errors import CommandError
 from models.actions import EVERYTHING, PUBLIC, Visibility
 from models.people import collective_partner_ids
-from models.tables import Member, Role
+from models.tables import Board, Member, Role
 
 ADMIN_ROLES = {Role.CHAIR, Role.DEPUTY_CHAIR, Role.SECRETARIAT}
 PARTNER_ROLES = {Role.MEMBER, Role.CO_OPTEE}
@@ -55,7 +56,11 @@ def own_partner_ids(session: Session, member: Member) -> frozenset[int]:
     """The partners whose actions count as this member's: theirs and any collective lead."""
     if member.partner_id is None:
         return frozenset()
-    collective = collective_partner_ids(session=session, board_id=member.board_id)
+    board = session.get(Board, member.board_id)  # the command's own Board: no query
+    collective = REGISTER_CACHE.get_or_compute(
+        register_key(session, board, "collective-partners") if board is not None else None,
+        lambda: collective_partner_ids(session=session, board_id=member.board_id),
+    )
     return frozenset({member.partner_id, *collective})
 
 

@@ -126,6 +126,8 @@ class Reply:
     source: str = ""
     # Sent after the reply (an upload can take longer than a chat channel waits for an answer).
     files: list[ReplyFile] = field(default_factory=list)
+    # Channel refs ("slack:C0123", "teams:19:...") the reply is also posted to, besides the asker.
+    post_to: tuple[str, ...] = ()
     # The Board's time zone, which the reply's times are shown in: set by the runner (and by the
     # worker's messages); None for a reply made outside any Board.
     tz: ZoneInfo | None = None

@@ -4,9 +4,10 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import is_dataclass, replace
 from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -154,15 +155,25 @@ def _transaction(
             )
         )
         ctx = Context(board=board, user_id=user_id, member=member, now=now, surface=surface)
-        result = use_case(session, ctx)
-        if isinstance(result, Reply) and result.tz is None:
-            # Shown in the Board's zone, as it is after the command (a copy: replies may be shared).
-            result = replace(result, tz=ctx.tz)
+        result = in_board_zone(use_case(session, ctx), ctx.tz)
         if getattr(result, "error", False):
             session.rollback()
         else:
             session.commit()
         return result
+
+
+def in_board_zone(result: T, tz: ZoneInfo) -> T:
+    """A reply, or a result carrying one (a form's outcome), shown in the Board's zone.
+
+    The zone as it is after the command; a copy, as replies may be shared through the cache.
+    """
+    if isinstance(result, Reply):
+        return replace(result, tz=tz) if result.tz is None else result
+    reply = getattr(result, "reply", None)
+    if is_dataclass(result) and isinstance(reply, Reply) and reply.tz is None:
+        return replace(result, reply=replace(reply, tz=tz))
+    return result
 
 
 def failure_reply(err: Exception) -> Reply:

@@ -141,26 +141,19 @@ def list_actions(
     where: ActionFilter = ActionFilter(),
     offset: int = 0,
     limit: int | None = None,
-    total: int | None = None,
 ) -> tuple[list[Action], int]:
     """One page of matching actions in reference order, and the number matching in all."""
     conditions = [Action.board_id == board_id, visibility.clause(), *where.clauses()]
-    if total is None:
-        total = count_actions(
+    # The count comes with the page (a window over every match), saving a query.
+    query = select(Action, func.count().over()).where(*conditions).order_by(Action.number)
+    rows = session.exec(query.offset(offset).limit(limit)).all()
+    if rows:
+        return [action for action, _ in rows], rows[0][1]
+    if offset:  # past the last page: the window had no rows to count
+        return [], count_actions(
             session=session, board_id=board_id, visibility=visibility, where=where
         )
-    query = select(Action).where(*conditions).order_by(Action.number).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query)), total
-
-
-def count_hidden(
-    *, session: Session, board_id: int, visibility: Visibility, where: ActionFilter = ActionFilter()
-) -> int:
-    """How many matching actions the reader may not see (confidential)."""
-    conditions = [Action.board_id == board_id, ~visibility.clause(), *where.clauses()]
-    return session.exec(select(func.count()).select_from(Action).where(*conditions)).one()
+    return [], 0
 
 
 def get_action(*, session: Session, board_id: int, number: int) -> Action | None:
@@ -390,34 +383,20 @@ def history_of(*, session: Session, action_id: int, limit: int | None = None) ->
     return list(session.exec(query))
 
 
-def rag_counts(
-    *,
-    session: Session,
-    board_id: int,
-    visibility: Visibility,
-    by: str | None = None,
-) -> dict[tuple[object, str], int]:
-    """Counts of actions per (group, RAG), grouped by None, "area" or "strand", in SQL."""
-    conditions = [Action.board_id == board_id, visibility.clause()]
-    if by is None:
-        query = select(func.count(), Action.rag).where(*conditions).group_by(Action.rag)
-        return {(None, rag): n for n, rag in session.exec(query)}
-    if by == "area":
-        query = (
-            select(func.count(), Action.area_id, Action.rag)
-            .where(*conditions)
-            .group_by(Action.area_id, Action.rag)
-        )
-    elif by == "strand":
-        return _rag_counts_by_strand(session, conditions)
-    else:
-        raise ValueError(f"unknown grouping: {by}")
-    return {(group, rag): n for n, group, rag in session.exec(query)}
+@dataclass(frozen=True)
+class RagTally:
+    """A Board's visible actions counted by RAG, by (area, RAG) and by (strand, RAG)."""
+
+    totals: dict[str, int]
+    by_area: dict[tuple[int, str], int]
+    by_strand: dict[tuple[str, str], int]
+    # Visible actions with at least one 4P strand, and actions the reader may not see.
+    with_strand: int
+    hidden: int
 
 
-def _rag_counts_by_strand(
-    session: Session, conditions: list[ColumnElement[bool]]
-) -> dict[tuple[object, str], int]:
+def rag_tally(*, session: Session, board_id: int, visibility: Visibility) -> RagTally:
+    """Every RAG count the summaries show, from one grouped query."""
     # Each action's strands are found through the strand table's primary key. A plain join
     # lets PostgreSQL plan a scan of every Board's strands, which grows with the deployment.
     strands = (
@@ -425,15 +404,44 @@ def _rag_counts_by_strand(
         .where(ActionStrand.action_id == Action.id)
         .scalar_subquery()
     )
-    actions = select(Action.rag, strands.label("strands")).where(*conditions).subquery()
-    query = select(func.count(), actions.c.strands, actions.c.rag).group_by(
-        actions.c.strands, actions.c.rag
-    )
-    counts: dict[tuple[object, str], int] = defaultdict(int)
-    for n, joined, rag in session.exec(query):
+    actions = select(
+        Action.area_id, Action.rag, strands.label("strands"), visibility.clause().label("visible")
+    ).where(Action.board_id == board_id)
+    rows = actions.subquery()
+    query = select(func.count(), rows.c.area_id, rows.c.rag, rows.c.strands, rows.c.visible)
+    query = query.group_by(rows.c.area_id, rows.c.rag, rows.c.strands, rows.c.visible)
+    totals: dict[str, int] = defaultdict(int)
+    by_area: dict[tuple[int, str], int] = defaultdict(int)
+    by_strand: dict[tuple[str, str], int] = defaultdict(int)
+    with_strand = hidden = 0
+    for n, area_id, rag, joined, visible in session.exec(query):
+        if not visible:
+            hidden += n
+            continue
+        totals[rag] += n
+        by_area[(area_id, rag)] += n
         for strand in joined.split(",") if joined else ():
-            counts[(strand, rag)] += n
-    return dict(counts)
+            by_strand[(strand, rag)] += n
+        with_strand += n if joined else 0
+    return RagTally(dict(totals), dict(by_area), dict(by_strand), with_strand, hidden)
+
+
+def rag_counts(
+    *,
+    session: Session,
+    board_id: int,
+    visibility: Visibility,
+    by: str | None = None,
+) -> dict[tuple[object, str], int]:
+    """Counts of actions per (group, RAG), grouped by None, "area" or "strand"."""
+    tally = rag_tally(session=session, board_id=board_id, visibility=visibility)
+    if by is None:
+        return {(None, rag): n for rag, n in tally.totals.items()}
+    if by == "area":
+        return dict(tally.by_area)
+    if by == "strand":
+        return dict(tally.by_strand)
+    raise ValueError(f"unknown grouping: {by}")
 
 
 def rag_as_at(*, session: Session, board_id: int, at: datetime) -> dict[int, str]:
@@ -456,17 +464,6 @@ def rag_as_at(*, session: Session, board_id: int, at: datetime) -> dict[int, str
         if action_id in result:
             result[action_id] = rag or Rag.NONE.value
     return result
-
-
-def count_with_strand(*, session: Session, board_id: int, visibility: Visibility) -> int:
-    """How many visible actions have at least one 4P strand."""
-    with_strand = select(ActionStrand.action_id)
-    query = (
-        select(func.count())
-        .select_from(Action)
-        .where(Action.board_id == board_id, visibility.clause(), Action.id.in_(with_strand))
-    )
-    return session.exec(query).one()
 
 
 def rag_moves_since(

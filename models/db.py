@@ -42,7 +42,8 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         _make_sqlite_safe(engine)
         return engine
     if "connect_timeout" not in make_url(url).query:
-        kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -34,8 +34,9 @@ def install_board(
     team_id: str = "",
     enterprise_id: str = "",
 ) -> tuple[Board, bool]:
-    """The workspace's Board, found again (bound earlier, or by `slug`) or made, then bound and
-    active; returns (board, created). Installing again never makes a second Board."""
+    """The workspace's Board, found again (bound earlier, by an install or the operator, or by
+    `slug`) or made, then bound and active; returns (board, created). Installing again never
+    makes a second Board."""
     binding = find_binding(
         session=session, channel=channel, workspace_id=workspace_id, team_id=team_id
     )
@@ -47,8 +48,13 @@ def install_board(
         board = get_or_create_board(
             session=session, slug=slug, name=name, now=now, timezone=timezone
         )
-    bind(session=session, board=board, channel=channel, workspace_id=workspace_id, now=now,
-         team_id=team_id, enterprise_id=enterprise_id)  # fmt: skip
+    binding = bind(session=session, board=board, channel=channel, workspace_id=workspace_id,
+                   now=now, team_id=team_id, enterprise_id=enterprise_id)  # fmt: skip
+    # The install knows the workspace's organisation; an operator's `board bind` only guessed it.
+    if binding.enterprise_id != enterprise_id:
+        binding.enterprise_id = enterprise_id
+        session.add(binding)
+        session.flush()
     return board, created
 
 

@@ -8,11 +8,11 @@ expired rows are deleted now and then to keep the table small.
 
 from datetime import datetime
 
-from sqlalchemy import delete, event
+from sqlalchemy import bindparam, delete, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Executable
 
 from models.db import make_engine
 from models.tables import SeenRequest
@@ -23,42 +23,59 @@ _TABLE = SeenRequest.__table__
 def fingerprint_engine(engine: Engine) -> Engine:
     """The engine to record fingerprints through, as cheaply as the database allows.
 
-    On PostgreSQL each statement commits by itself (the insert-if-absent is one statement: no
-    BEGIN and COMMIT round trips). On a SQLite file, connections of its own whose commits do not
-    wait for the disk. Elsewhere (SQLite in memory), `engine` itself.
+    Connections of its own whose commits do not wait for the disk: on PostgreSQL each statement
+    commits by itself (the insert-if-absent is one statement: no BEGIN and COMMIT round trips)
+    with `synchronous_commit` off; on a SQLite file, WAL with `synchronous=NORMAL`. Either way a
+    crash may lose the last fingerprints (reopening a replay window of seconds), never corrupt
+    anything. Elsewhere (SQLite in memory), `engine` itself.
     """
+    url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Saves the wait for the WAL flush, most of the cost, on every request; the register's
+        # own connections keep waiting for it.
+        return make_engine(url, isolation_level="AUTOCOMMIT",
+                           connect_args={"options": "-c synchronous_commit=off"})  # fmt: skip
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return engine
-    own = make_engine(engine.url.render_as_string(hide_password=False))
+    own = make_engine(url)
 
     @event.listens_for(own, "connect")
     def _commit_without_fsync(dbapi_connection, _record) -> None:
-        # WAL with synchronous=NORMAL: a power cut may lose the last fingerprints (reopening a
-        # replay window of seconds), never corrupt the file. Saves an fsync, most of the cost,
-        # on every request; the register's own connections keep waiting for the disk.
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     return own
 
 
 def remember_fingerprint(
-    *, session: Session, fingerprint: str, expires_at: datetime, now: datetime
+    *, connection: Connection, fingerprint: str, expires_at: datetime, now: datetime
 ) -> bool:
     """Record `fingerprint` until `expires_at`; False if it is already recorded and not expired."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(_TABLE).values(fingerprint=fingerprint, expires_at=expires_at)
+    statement = _REMEMBER[connection.dialect.name == "postgresql"]
+    values = {"fingerprint": fingerprint, "expires_at": expires_at, "now": now}
+    return connection.execute(statement, values).first() is not None
+
+
+def _remember_statement(insert) -> Executable:
+    statement = insert(_TABLE).values(
+        fingerprint=bindparam("fingerprint"), expires_at=bindparam("expires_at")
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[_TABLE.c.fingerprint],
         set_={"expires_at": statement.excluded.expires_at},
-        where=_TABLE.c.expires_at <= now,
+        where=_TABLE.c.expires_at <= bindparam("now"),
     )
     # RETURNING, not rowcount: through psycopg 3, rowcount comes back as -1 here.
-    return session.exec(statement.returning(_TABLE.c.fingerprint)).first() is not None
+    return statement.returning(_TABLE.c.fingerprint)
 
 
-def forget_expired_fingerprints(*, session: Session, now: datetime) -> int:
+# Built once: constructing the statement cost more than sending it (it runs on every request).
+_REMEMBER = {
+    True: _remember_statement(postgresql_insert),
+    False: _remember_statement(sqlite_insert),
+}
+
+
+def forget_expired_fingerprints(*, connection: Connection, now: datetime) -> int:
     """Delete the fingerprints whose time has passed; how many there were."""
     statement = delete(_TABLE).where(_TABLE.c.expires_at <= now).returning(_TABLE.c.fingerprint)
-    return len(session.exec(statement).all())
+    return len(connection.execute(statement).all())

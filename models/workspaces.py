@@ -3,7 +3,8 @@
 
 A binding is never deleted when a workspace uninstalls the app: it is marked inactive, and so is
 its Board once no active binding is left, so the Board's data stays until an operator exports or
-deletes it, and installing again finds the same Board.
+deletes it, and installing again finds the same Board. An operator releasing a Slack workspace
+(`soc-bot board unbind`) deletes its binding, so that installing there again cannot find it.
 """
 
 from datetime import datetime
@@ -125,7 +126,28 @@ def deactivate(
         binding.active, binding.deactivated_at = False, now
         session.add(binding)
         session.flush()
-    board = session.get(Board, binding.board_id)
+    return _settle(session, binding.board_id)
+
+
+def release(
+    *, session: Session, channel: str, workspace_id: str, team_id: str = ""
+) -> Board | None:
+    """Delete the workspace's binding, active or not, so that nothing finds its Board through it
+    again (not even installing the app there again); the Board (None if the workspace was not
+    bound), inactive once it has no active binding left. Its data stays."""
+    binding = find_binding(
+        session=session, channel=channel, workspace_id=workspace_id, team_id=team_id
+    )
+    if binding is None:
+        return None
+    session.delete(binding)
+    session.flush()
+    return _settle(session, binding.board_id)
+
+
+def _settle(session: Session, board_id: int) -> Board:
+    """The Board, marked inactive if it has no active binding left."""
+    board = session.get(Board, board_id)
     if not bindings_of(session=session, board_id=board.id, active_only=True):
         board.active = False
         session.add(board)

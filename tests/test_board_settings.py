@@ -15,6 +15,8 @@ from bot.setup import ensure_board
 from bot.slack.render.blocks import slack_message
 from bot.worker import dry_run
 from handlers.meetings.reminders import plan_reminders
+from handlers.register.forms import Target, add_note
+from handlers.run import run_use_case
 from models.boards import get_board
 from models.db import make_engine
 from models.migrate import downgrade, upgrade
@@ -258,3 +260,13 @@ def test_the_migration_moves_the_schedules_settings_to_the_board_and_back(tmp_pa
 def test_the_migration_round_trip_on_postgresql():
     with fresh_postgres_database("soc_board_settings") as url:
         _migration_round_trip(url)
+
+
+def test_a_forms_outcome_is_drawn_in_the_boards_zone(console, board_engine):
+    assert not secretariat(console).ask("board settings timezone=Asia/Tokyo").error
+    item = console.as_user(COLP).ask("action status A-1").items[0]
+    target = Target(item.ref, item.version)
+    outcome = run_use_case(engine=board_engine, board_slug="soc", user_id=COLP, now=NOW,
+                           use_case=lambda s, ctx: add_note(s, ctx, target, "checked"))  # fmt: skip
+    assert not outcome.error
+    assert outcome.reply.tz == TOKYO

@@ -1,4 +1,5 @@
-"""`soc-bot boards list` and `soc-bot board export|delete` on a deployment hosting two Boards."""
+"""`soc-bot boards list`, `soc-bot board export|delete` and `soc-bot board bind|unbind` for a
+Slack workspace, on a deployment hosting two Boards."""
 
 import logging
 
@@ -16,8 +17,9 @@ from handlers.run import run_command
 from models.boards import get_board
 from models.db import make_engine, session_scope
 from models.migrate import upgrade
-from models.tables import Action, ActionChange, Board
-from models.workspaces import SLACK, deactivate
+from models.people import find_member_by_identity, list_members
+from models.tables import Action, ActionChange, Board, Role
+from models.workspaces import SLACK, deactivate, find_binding
 from tests.conftest import IMPORTED_AT, NOW
 from tests.model_fixtures import db_url  # noqa: F401  (fixture)
 
@@ -134,3 +136,123 @@ def test_board_delete_removes_an_organisation_wide_installs_tokens(two_boards, d
     assert store.find_bot(enterprise_id="E0ORG", team_id=None, is_enterprise_install=True)
     assert main(["board", "delete", slug, "--confirm", slug]) == 0
     assert store.find_bot(enterprise_id="E0ORG", team_id=None, is_enterprise_install=True) is None
+
+
+def slack_install(engine, team: str, installer: str) -> str:
+    """What the OAuth callback does once `team` has installed the app: its Board's slug."""
+    installation = Installation(app_id="A0SOCBOT", team_id=team, team_name=f"{team} Workspace",
+                                bot_token=f"xoxb-{team.lower()}", user_id=installer)  # fmt: skip
+    settings = Settings(database_url=str(engine.url))
+    with session_scope(engine) as session:
+        return install_workspace_board(session, settings, installation, NOW).slug
+
+
+def slack_binding(engine, team: str) -> tuple[str, bool, str] | None:
+    """(Board slug, active, enterprise id) of the workspace's binding, if any."""
+    with Session(engine) as session:
+        binding = find_binding(session=session, channel=SLACK, workspace_id=team)
+        if binding is None:
+            return None
+        return session.get(Board, binding.board_id).slug, binding.active, binding.enterprise_id
+
+
+def board_slugs(engine) -> list[str]:
+    with Session(engine) as session:
+        return sorted(session.exec(select(Board.slug)).all())
+
+
+def test_a_board_bound_to_a_slack_workspace_is_the_one_its_install_finds(two_boards, capsys):
+    with Session(two_boards) as session:
+        soc = get_board(session=session, slug="soc")
+    assert main(["board", "bind", "soc", "--slack-team", "t0soc", "--enterprise", "E0GUESS"]) == 0
+    assert "Bound Board soc to Slack workspace T0SOC" in capsys.readouterr().out
+    assert slack_binding(two_boards, "T0SOC") == ("soc", True, "E0GUESS")
+    assert main(["boards", "list"]) == 0
+    assert rows(capsys.readouterr().out)["soc"][1] == "slack:T0SOC"
+
+    assert slack_install(two_boards, "T0SOC", "USOCADMIN") == "soc"
+    assert board_slugs(two_boards) == ["slack-t0alpha", "soc"]  # no slack-t0soc
+    # What the install says of the workspace's organisation (none) wins over the operator's guess.
+    assert slack_binding(two_boards, "T0SOC") == ("soc", True, "")
+    with Session(two_boards) as session:
+        kept = get_board(session=session, slug="soc")
+        assert (kept.name, kept.active) == (soc.name, True)
+        # soc had nobody yet: its installer is its secretariat, as on a new Board.
+        [member] = list_members(session=session, board_id=soc.id)
+        assert find_member_by_identity(session=session, board_id=soc.id, channel=SLACK,
+                                       external_id="USOCADMIN").id == member.id  # fmt: skip
+        assert member.role == Role.SECRETARIAT
+    assert count(two_boards, Action, soc.id) > 0
+
+    # Someone else installing again changes no one's role, and adds no one.
+    assert slack_install(two_boards, "T0SOC", "USOMEONE") == "soc"
+    with Session(two_boards) as session:
+        assert [m.role for m in list_members(session=session, board_id=soc.id)] == [
+            Role.SECRETARIAT
+        ]
+
+
+def test_binding_a_slack_workspace_bound_elsewhere_is_refused_until_it_is_unbound(
+    two_boards, capsys
+):
+    assert main(["board", "bind", "soc", "--slack-team", ALPHA]) == 1
+    err = capsys.readouterr().err
+    assert f"Slack workspace {ALPHA} is already bound to Board {ALPHA_SLUG}" in err
+    assert f"`soc-bot board unbind {ALPHA_SLUG} --slack-team {ALPHA}`" in err
+    assert slack_binding(two_boards, ALPHA) == (ALPHA_SLUG, True, "")
+
+    assert main(["board", "unbind", ALPHA_SLUG, "--slack-team", ALPHA]) == 0
+    out = capsys.readouterr().out
+    assert f"Unbound Board {ALPHA_SLUG} from Slack workspace {ALPHA}" in out
+    assert "now inactive" in out
+    assert slack_binding(two_boards, ALPHA) is None
+    assert main(["board", "bind", "soc", "--slack-team", ALPHA]) == 0
+    assert slack_install(two_boards, ALPHA, "UALPHAADMIN") == "soc"
+    with Session(two_boards) as session:
+        alpha = get_board(session=session, slug=ALPHA_SLUG)
+        assert not alpha.active
+    assert count(two_boards, Action, alpha.id) == 1  # Alpha's own Board keeps its data
+
+
+def test_an_unbound_slack_workspace_installing_again_does_not_get_the_board_back(
+    two_boards, capsys
+):
+    assert main(["board", "bind", "soc", "--slack-team", "T0WRONG"]) == 0
+    assert main(["board", "unbind", "soc", "--slack-team", "T0WRONG"]) == 0
+    assert "will not bring Board soc back" in capsys.readouterr().out
+    with Session(two_boards) as session:
+        assert not get_board(session=session, slug="soc").active
+
+    assert slack_install(two_boards, "T0WRONG", "UWRONGADMIN") == "slack-t0wrong"
+    with Session(two_boards) as session:
+        soc = get_board(session=session, slug="soc")
+        assert not find_member_by_identity(session=session, board_id=soc.id, channel=SLACK,
+                                           external_id="UWRONGADMIN")  # fmt: skip
+    # An uninstalled workspace's binding still brings its Board back, until it is unbound.
+    with session_scope(two_boards) as session:
+        deactivate(session=session, channel=SLACK, workspace_id=ALPHA, now=NOW)
+    assert main(["board", "unbind", ALPHA_SLUG, "--slack-team", ALPHA]) == 0
+    assert slack_binding(two_boards, ALPHA) is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["board", "bind", "nosuch", "--slack-team", "T0NEW"], "There is no Board 'nosuch'"),
+        (["board", "unbind", "nosuch", "--slack-team", ALPHA], "There is no Board 'nosuch'"),
+        (["board", "bind", "soc", "--slack-team", "not a team"], "is not a Slack workspace id"),
+        (["board", "bind", "soc", "--slack-team", "T0NEW", "--enterprise", "T0X"],
+         "is not a Slack Enterprise Grid id"),
+        (["board", "bind", "soc", "--slack-team", "T0NEW", "--team", "T1"], "--team is for"),
+        (["board", "bind", "soc", "--teams-tenant", "72f988bf-86f1-41af-91ab-2d7cd011db47",
+          "--enterprise", "E0X"], "--enterprise is for a Slack workspace"),
+        (["board", "unbind", "soc", "--slack-team", ALPHA], "soc is not bound to Slack"),
+        (["board", "unbind", "soc", "--slack-team", "T0NEW"], "soc is not bound to Slack"),
+    ],
+)  # fmt: skip
+def test_slack_bind_refuses_clearly_and_changes_nothing(two_boards, capsys, argv, message):
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err
+    assert slack_binding(two_boards, "T0NEW") is None
+    assert slack_binding(two_boards, ALPHA) == (ALPHA_SLUG, True, "")
+    assert board_slugs(two_boards) == ["slack-t0alpha", "soc"]

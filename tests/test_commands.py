@@ -39,6 +39,7 @@ EXERCISED = {
     "meeting cancel": "test_meeting_cancel_says_which_meeting_is_next",
     "meeting add": "test_meeting_add_adds_a_meeting_outside_the_rule",
     "meeting reminders": "test_meeting_reminders_changes_the_reminder_times",
+    "rag post": "test_rag_post_is_the_channel_summary_for_the_summary_channels",
     "rag chart": "test_rag_chart_is_the_channel_summary_with_the_chart_to_follow",
     "report quarter": "test_report_quarter_prepares_the_report_as_a_file",
     "priorities": "test_priorities_shows_the_boards_priorities",
@@ -705,6 +706,15 @@ def test_rag_chart_is_the_channel_summary_with_the_chart_to_follow(console):
         ("rag-chart-2027-01-20.png", "channel")
     ]
     assert reply.files[0].document.total == 11
+
+
+def test_rag_post_is_the_channel_summary_for_the_summary_channels(console):
+    settings = "board settings summary=C0SUMMARY,teams:19:summary@thread.tacv2"
+    assert not console.as_user(SECRETARIAT).ask(settings).error
+    reply = console.as_user(CHAIR).ask("rag post")
+    assert reply.title == "RAG summary" and reply.audience == "in_channel"
+    assert reply.post_to == ("slack:C0SUMMARY", "teams:19:summary@thread.tacv2")
+    assert reply.sections == console.ask("rag").sections
 
 
 def test_report_quarter_prepares_the_report_as_a_file(console):

@@ -27,8 +27,9 @@ pytest_plugins = ("tests.slack_fixtures",)
 
 MOST_USED = "What you'll do most"
 ADMIN_ONLY = {
-    "action add", "rag chart", "report quarter", "area add", "member add", "partner add",
-    "meeting schedule", "meeting move", "meeting cancel", "meeting add", "priorities open",
+    "action add", "rag post", "rag chart", "report quarter", "area add", "member add",
+    "partner add", "meeting schedule", "meeting move", "meeting cancel", "meeting add",
+    "priorities open",
 }  # fmt: skip
 CHANGES = {"action update", "action edit", "action done", "action note"}
 # A command as someone would try it, to check the help leaves out only what is refused.
@@ -38,6 +39,7 @@ TRIES = {
     "action edit": "action edit A-1",
     "action done": 'action done A-1 note="Tried"',
     "action note": "action note A-1 Tried",
+    "rag post": "rag post",
     "rag chart": "rag chart",
     "report quarter": "report quarter 2026Q4",
     "area add": 'area add "Tried"',

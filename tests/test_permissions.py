@@ -57,6 +57,7 @@ MATRIX_COMMANDS = [
     ("meeting cancel 9/2/2027", ADMIN),
     ("meeting add 2/3/2027 10:00", ADMIN),
     ("meeting reminders 3,1 at 08:30", ADMIN),
+    ("rag post", ADMIN_READ),
     ("rag chart", ADMIN_READ),
     ("report quarter 2026Q4", ADMIN_READ),
     ("priorities", READ),
@@ -77,7 +78,7 @@ MATRIX_COMMANDS = [
 SETUP = {
     command: "priorities open closes=5/2/2027"
     for command in ("priorities answer", "priorities close", "priorities extend")
-}
+} | {"rag post": "board settings summary=C0SUMMARY"}
 
 
 def test_the_matrix_covers_every_command_but_help():

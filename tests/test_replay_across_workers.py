@@ -20,7 +20,6 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.slack.ids import EVENTS_PATH, SOC_COMMAND
-from models.db import session_scope
 from models.request_fingerprints import forget_expired_fingerprints, remember_fingerprint
 from models.tables import ActionChange, SeenRequest
 from tests.conftest import COLP
@@ -178,16 +177,18 @@ def test_a_fingerprint_is_refused_until_it_expires_then_taken_over(board_engine)
     later = now + timedelta(minutes=5)
 
     def remember(at: datetime, key: str = "f1") -> bool:
-        with session_scope(board_engine) as session:
-            return remember_fingerprint(session=session, fingerprint=key, expires_at=later, now=at)
+        with board_engine.begin() as connection:
+            return remember_fingerprint(
+                connection=connection, fingerprint=key, expires_at=later, now=at
+            )
 
     assert remember(now)
     assert not remember(now)
     assert not remember(later - timedelta(seconds=1))
     assert remember(later)  # expired, and not yet purged: the new request takes it over
-    with session_scope(board_engine) as session:
-        assert forget_expired_fingerprints(session=session, now=later) == 1
-        assert session.exec(select(func.count()).select_from(SeenRequest)).one() == 0
+    with board_engine.begin() as connection:
+        assert forget_expired_fingerprints(connection=connection, now=later) == 1
+        assert connection.execute(select(func.count()).select_from(SeenRequest)).scalar_one() == 0
 
 
 def _free_port() -> int:

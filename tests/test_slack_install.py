@@ -1,5 +1,6 @@
 """Many workspaces: installing through Slack's OAuth flow, each request on its Board, uninstall."""
 
+import re
 from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
 
@@ -10,6 +11,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData, func
 from sqlmodel import Session, select
 
+from bot.cli.main import main
 from bot.config import SettingsError
 from bot.slack.app import create_app
 from bot.slack.install import installation_store
@@ -21,11 +23,12 @@ from models.people import find_member_by_identity
 from models.slack_store import slack_bots, slack_installations, slack_oauth_states
 from models.tables import Action, Board, Role
 from models.workspaces import SLACK, bindings_of
-from tests.conftest import NOW
+from tests.conftest import COLP, NOW, SECRETARIAT
 from tests.model_fixtures import db_url  # noqa: F401  (fixture)
 from tests.slack_stub import (
     BOT_TOKEN,
     CLIENT_ID,
+    TEAM,
     SlackHarness,
     install_settings,
 )
@@ -113,6 +116,46 @@ def test_each_workspace_runs_against_its_own_board(web_app, stub):
               for c in stub.wait_for("views.publish", 4)}  # fmt: skip
     assert tokens == {(ALPHA_ADMIN, "Bearer xoxb-t0alpha-never-real"),
                       (BETA_ADMIN, "Bearer xoxb-t0beta-never-real")}  # fmt: skip
+
+
+@pytest.mark.parametrize(("installer", "role"), [(COLP, Role.MEMBER), ("UITADMIN", None)])
+def test_a_single_workspace_board_bound_first_is_the_one_its_install_finds(
+    slack, board_engine, settings, stub, monkeypatch, installer, role
+):
+    # Single-workspace mode (SLACK_BOT_TOKEN, SOC_BOARD): the imported Board gets one more action.
+    added = slack.command(SECRETARIAT, 'action add area="Cyber attack" lead="CoLP" '
+                                       'title="Single workspace marker"')  # fmt: skip
+    ref = re.search(r"A-\d+", added.everything).group()
+    with Session(board_engine) as session:
+        soc = get_board(session=session, slug="soc")
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert main(["board", "bind", "soc", "--slack-team", TEAM]) == 0
+
+    # The deployment moves to installs, and that workspace installs the app.
+    web_app = create_wsgi_app(install_settings(settings, stub), engine=board_engine,
+                              clock=lambda: NOW)  # fmt: skip
+    assert install(web_app, stub, TEAM, "Board Workspace", installer).status_code == 200
+
+    with Session(board_engine) as session:
+        assert session.exec(select(Board.slug)).all() == ["soc"]  # no slack-t0board
+        kept = get_board(session=session, slug="soc")
+        assert (kept.id, kept.name, kept.active) == (soc.id, soc.name, True)
+        [binding] = bindings_of(session=session, board_id=soc.id)
+        assert (binding.channel, binding.workspace_id, binding.active) == (SLACK, TEAM, True)
+        # The Board has people: the installer stays who they were (a member, or nobody).
+        member = find_member_by_identity(session=session, board_id=soc.id, channel=SLACK,
+                                         external_id=installer)  # fmt: skip
+        assert (member.role if member else None) == role
+    board = SlackHarness(web_app, stub, TEAM)
+    seen = board.command(SECRETARIAT, f"action status {ref}").everything
+    assert "Single workspace marker" in seen
+    assert "Engaging with businesses" in board.command(COLP, "action status A-2").everything
+    # A change made there now goes out with the workspace's installed token.
+    published = len(stub.calls_to("views.publish"))
+    noted = board.command(SECRETARIAT, f"action note {ref} After the move")
+    assert noted.text.startswith(f"Updated {ref}"), noted.text
+    newest = stub.wait_for("views.publish", published + 1)[-1]
+    assert newest.headers.get("authorization") == "Bearer xoxb-t0board-never-real"
 
 
 def test_an_install_without_its_state_is_refused(web_app, stub, engine):

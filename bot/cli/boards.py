@@ -1,10 +1,11 @@
 """CLI subcommands for a deployment hosting many Boards: `boards list`, `board export|delete`,
-and `board bind|unbind` for a Board's Teams tenant (and team)."""
+and `board bind|unbind` for a Board's Slack workspace or Teams tenant (and team)."""
 
 import argparse
 import logging
+import re
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,13 +21,24 @@ from models.boards import get_board
 from models.db import reader, session_scope
 from models.hosting import BoardOverview, board_overviews, board_rows, delete_board
 from models.tables import Board
-from models.workspaces import TEAMS, WorkspaceTaken, bind, deactivate, find_binding
+from models.workspaces import (
+    SLACK,
+    TEAMS,
+    WorkspaceTaken,
+    bind,
+    deactivate,
+    find_binding,
+    release,
+)
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("board", "name", "channels", "active", "members", "actions", "last activity")
 # The longest Teams team id the binding table holds.
 MAX_TEAM_ID = 64
+# A Slack workspace (team) id, or an organisation's (enterprise) id: as long as the table holds.
+SLACK_WORKSPACE_ID = re.compile(r"[TE][A-Z0-9]{2,63}")
+SLACK_ENTERPRISE_ID = re.compile(r"E[A-Z0-9]{2,63}")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -46,14 +58,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     delete.add_argument("slug")
     delete.add_argument("--confirm", metavar="SLUG", default="",
                         help="the Board's slug again: without it nothing is deleted")  # fmt: skip
-    for action, text in (("bind", "run a Teams tenant's (or one team's) requests against a Board"),
-                         ("unbind", "stop a Teams tenant (or team) using a Board")):  # fmt: skip
+    for action, text in (
+        ("bind", "run a Slack workspace's or Teams tenant's (or team's) requests against a Board"),
+        ("unbind", "stop a Slack workspace or Teams tenant (or team) using a Board"),
+    ):
         binding = board_sub.add_parser(action, help=text)
         binding.add_argument("slug")
-        binding.add_argument("--teams-tenant", required=True, metavar="TENANT_ID",
-                             help="the Microsoft 365 tenant (directory) id")  # fmt: skip
+        where = binding.add_mutually_exclusive_group(required=True)
+        where.add_argument("--slack-team", metavar="TEAM_ID",
+                           help="the Slack workspace id, T...: an organisation-wide install's "
+                                "is its enterprise id, E...")  # fmt: skip
+        where.add_argument("--teams-tenant", metavar="TENANT_ID",
+                           help="the Microsoft 365 tenant (directory) id")  # fmt: skip
         binding.add_argument("--team", default="", metavar="TEAM_ID",
-                             help="one team of it (default: the whole tenant)")  # fmt: skip
+                             help="one team of the Teams tenant (default: all of it)")  # fmt: skip
+        if action == "bind":
+            binding.add_argument("--enterprise", default="", metavar="ENTERPRISE_ID",
+                                 help="the Slack Enterprise Grid organisation of the workspace, "
+                                      "E... (its install says so too)")  # fmt: skip
 
 
 def _boards(args: argparse.Namespace, settings: Settings) -> int:
@@ -99,40 +121,83 @@ def _delete(engine: Engine, board_id: int, rows: dict[str, int], args: argparse.
     return 0
 
 
+@dataclass(frozen=True)
+class _Place:
+    """A chat workspace a Board can be bound to, as the operator named it."""
+
+    channel: str
+    workspace_id: str
+    team_id: str = ""
+    enterprise_id: str = ""
+
+    def __str__(self) -> str:
+        if self.channel == SLACK:
+            return f"Slack workspace {self.workspace_id}"
+        return f"Teams tenant {self.workspace_id}" + (
+            f", team {self.team_id}" if self.team_id else ""
+        )
+
+    @property
+    def options(self) -> str:
+        """The `soc-bot board bind|unbind` options naming this place."""
+        if self.channel == SLACK:
+            return f"--slack-team {self.workspace_id}"
+        return f"--teams-tenant {self.workspace_id}" + (
+            f" --team {self.team_id}" if self.team_id else ""
+        )
+
+
 def _bind(engine: Engine, args: argparse.Namespace) -> int:
-    tenant, team = _teams_place(args)
+    place = _place_of(args)
     with session_scope(engine) as session:
         board = _existing(session, args.slug)
         try:
-            bind(session=session, board=board, channel=TEAMS, workspace_id=tenant, team_id=team,
-                 now=system_clock(), take_inactive=True)  # fmt: skip
+            bind(session=session, board=board, channel=place.channel,
+                 workspace_id=place.workspace_id, team_id=place.team_id,
+                 enterprise_id=place.enterprise_id, now=system_clock(),
+                 take_inactive=True)  # fmt: skip
         except WorkspaceTaken as taken:
             other = session.get(Board, taken.board_id).slug
             raise CommandError(
-                f"{_place(tenant, team)} is already bound to Board {other}, so nothing changed.",
-                f"Unbind it first: `soc-bot board unbind {other} {_options(tenant, team)}`.",
+                f"{place} is already bound to Board {other}, so nothing changed.",
+                f"Unbind it first: `soc-bot board unbind {other} {place.options}`.",
             ) from None
-    log.warning("bound Board %s to %s", args.slug, _place(tenant, team))
-    where = "" if team else " (its teams without a Board of their own, and personal chats)"
-    print(f"Bound Board {args.slug} to {_place(tenant, team)}{where}.")
+    log.warning("bound Board %s to %s", args.slug, place)
+    print(f"Bound Board {args.slug} to {place}{_bound_note(place)}.")
     return 0
 
 
+def _bound_note(place: _Place) -> str:
+    if place.channel == SLACK:
+        return " (installing the app there finds this Board, with its data)"
+    return "" if place.team_id else " (its teams without a Board of their own, and personal chats)"
+
+
 def _unbind(engine: Engine, args: argparse.Namespace) -> int:
-    tenant, team = _teams_place(args)
+    place = _place_of(args)
     with session_scope(engine) as session:
         board = _existing(session, args.slug)
-        binding = find_binding(session=session, channel=TEAMS, workspace_id=tenant, team_id=team)
-        if binding is None or binding.board_id != board.id or not binding.active:
-            raise CommandError(f"Board {args.slug} is not bound to {_place(tenant, team)}.",
+        binding = find_binding(session=session, channel=place.channel,
+                               workspace_id=place.workspace_id, team_id=place.team_id)  # fmt: skip
+        # A Slack workspace's binding outlives an uninstall (installing again finds the Board):
+        # releasing that one still matters.
+        releasable = binding is not None and (binding.active or place.channel == SLACK)
+        if not releasable or binding.board_id != board.id:
+            raise CommandError(f"Board {args.slug} is not bound to {place}.",
                                "`soc-bot boards list` shows each Board's bindings.")  # fmt: skip
-        board = deactivate(session=session, channel=TEAMS, workspace_id=tenant, team_id=team,
-                           now=system_clock())  # fmt: skip
+        if place.channel == SLACK:
+            board = release(session=session, channel=SLACK, workspace_id=place.workspace_id)
+        else:
+            board = deactivate(session=session, channel=place.channel,
+                               workspace_id=place.workspace_id, team_id=place.team_id,
+                               now=system_clock())  # fmt: skip
         active = board.active
-    log.warning("unbound Board %s from %s", args.slug, _place(tenant, team))
+    log.warning("unbound Board %s from %s", args.slug, place)
     state = "still active elsewhere" if active else "now inactive (no binding left); its data stays"
-    print(f"Unbound Board {args.slug} from {_place(tenant, team)}: its requests there are "
-          f"refused. Board {args.slug} is {state}.")  # fmt: skip
+    again = (f"; installing the app there again will not bring Board {args.slug} back"
+             if place.channel == SLACK else "")  # fmt: skip
+    print(f"Unbound Board {args.slug} from {place}: its requests there are refused{again}. "
+          f"Board {args.slug} is {state}.")  # fmt: skip
     return 0
 
 
@@ -144,7 +209,41 @@ def _existing(session: Session, slug: str) -> Board:
     return board
 
 
-def _teams_place(args: argparse.Namespace) -> tuple[str, str]:
+def _place_of(args: argparse.Namespace) -> _Place:
+    """The Slack workspace, or Teams tenant and team, given, checked."""
+    if args.slack_team is not None:
+        return _slack_place(args)
+    if getattr(args, "enterprise", ""):
+        raise CommandError("--enterprise is for a Slack workspace (with --slack-team).",
+                           "A Teams tenant is bound with --teams-tenant and --team.")  # fmt: skip
+    return _teams_place(args)
+
+
+def _slack_place(args: argparse.Namespace) -> _Place:
+    if args.team:
+        raise CommandError("--team is for a Teams tenant: a Slack workspace is bound whole.",
+                           f"Leave it out: `soc-bot board {args.board_action} {args.slug} "
+                           f"--slack-team {args.slack_team}`.")  # fmt: skip
+    workspace = args.slack_team.strip().upper()
+    if not SLACK_WORKSPACE_ID.fullmatch(workspace):
+        raise CommandError(f"{args.slack_team!r} is not a Slack workspace id.",
+                           "A workspace (team) id looks like T0123ABCD (`soc-bot boards list` "
+                           "shows installed ones as slack:T...).")  # fmt: skip
+    enterprise = getattr(args, "enterprise", "").strip().upper()
+    if enterprise and not SLACK_ENTERPRISE_ID.fullmatch(enterprise):
+        raise CommandError(f"{args.enterprise!r} is not a Slack Enterprise Grid id.",
+                           "An organisation (enterprise) id looks like E0123ABCD.")  # fmt: skip
+    if workspace.startswith("E"):
+        # An organisation-wide install is bound by its enterprise id (as the install binds it).
+        if enterprise not in ("", workspace):
+            raise CommandError(f"{workspace} is an organisation-wide install: its organisation "
+                               f"is {workspace}, not {enterprise}.",
+                               "Leave --enterprise out.")  # fmt: skip
+        enterprise = workspace
+    return _Place(SLACK, workspace, enterprise_id=enterprise)
+
+
+def _teams_place(args: argparse.Namespace) -> _Place:
     """The tenant id (a GUID, lower case) and team id given, checked."""
     try:
         tenant = str(uuid.UUID(args.teams_tenant.strip()))
@@ -158,15 +257,7 @@ def _teams_place(args: argparse.Namespace) -> tuple[str, str]:
     if len(team) > MAX_TEAM_ID or any(c.isspace() for c in team):
         raise CommandError(f"{args.team!r} is not a Teams team id.",
                            "A team id looks like 19:...@thread.tacv2.")  # fmt: skip
-    return tenant, team
-
-
-def _place(tenant: str, team: str) -> str:
-    return f"Teams tenant {tenant}" + (f", team {team}" if team else "")
-
-
-def _options(tenant: str, team: str) -> str:
-    return f"--teams-tenant {tenant}" + (f" --team {team}" if team else "")
+    return _Place(TEAMS, tenant, team)
 
 
 def _row(overview: BoardOverview) -> list[str]:

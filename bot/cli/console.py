@@ -106,4 +106,7 @@ def format_console_reply(reply: Reply, settings: Settings, surface: Surface = CO
         if reply.audience == Audience.IN_CHANNEL
         else "[only you can see this]"
     )
+    if reply.post_to:
+        # The console reaches no chat: say where Slack or Teams would have posted it.
+        where = f"[not posted from here: in Slack or Teams it goes to {', '.join(reply.post_to)}]"
     return f"{where}\n{render_text(reply, settings.tz, surface)}"

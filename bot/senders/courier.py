@@ -2,13 +2,19 @@
 
 Each channel package (Slack, Teams) provides one; the senders and the ledger see only this
 interface, so they store a channel-neutral address and message reference and never a Slack id.
-The protocol the senders keep over it is described in `bot.senders.exactly_once`.
+The protocol the senders keep over it is described in `bot.senders.exactly_once`. A courier
+whose workspace or tenant asked, with a 429, to be left alone for longer than it will wait on the
+spot keeps a `RateLimitPause` for it and answers RETRY (`RATE_LIMITED`) without calling until the
+pause ends: the ledger keeps those messages for a later tick.
 """
 
-from collections.abc import Mapping
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from handlers.context import Surface
 from handlers.replies import Reply
@@ -77,3 +83,38 @@ class Courier(Protocol):
 
 # The couriers a deployment has, by channel: a member is reached on one of these.
 Couriers = Mapping[str, Courier]
+
+
+# The error of a message not sent because its workspace or tenant is paused (Slack's own code).
+RATE_LIMITED = "ratelimited"
+
+
+def retry_after(headers: Mapping[str, Any] | None, default: float | None = None) -> float | None:
+    """The seconds a 429's Retry-After header asks for (`default` if missing or unreadable)."""
+    for name, value in (headers or {}).items():
+        if str(name).lower() == "retry-after":
+            text = (value[0] if value else "") if isinstance(value, list | tuple) else value
+            try:
+                seconds = float(str(text).strip())
+            except ValueError:
+                return default
+            return max(0.0, seconds) if math.isfinite(seconds) else default
+    return default
+
+
+class RateLimitPause:
+    """Until when one workspace or tenant is not to be called, after a 429 too long to wait out
+    (shared by every courier calling it)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock, self.until = clock, 0.0
+        self._lock = threading.Lock()
+
+    def active(self) -> bool:
+        """Whether the workspace or tenant asked to be left alone for longer than now."""
+        return self.clock() < self.until
+
+    def start(self, seconds: float) -> None:
+        """Leave the workspace or tenant alone for `seconds` from now."""
+        with self._lock:
+            self.until = max(self.until, self.clock() + seconds)

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.senders.courier import Address, Couriers, Result
+from bot.senders.courier import RATE_LIMITED, Address, Couriers, Result
 from handlers.context import Surface
 from handlers.replies import Reply
 from models.claim_locks import is_alive
@@ -46,6 +46,7 @@ from models.db import session_scope
 from models.ledger import (
     CLAIMED,
     FAILED,
+    RETRY,
     SENT,
     SUPERSEDED,
     Ledger,
@@ -204,7 +205,12 @@ class LedgerSender:
         key = key_of(row)
         sent_to = Address.parse(row.address)
         courier = self.couriers.get(sent_to.channel) if sent_to else None
-        unsure = sent_to is not None and (courier is None or not courier.can_find_sent)
+        # A message the channel refused for its rate limit (or that was never tried while the
+        # workspace or tenant was paused) certainly did not go out.
+        refused = row.status == RETRY and row.error.startswith(RATE_LIMITED)
+        unsure = (
+            sent_to is not None and not refused and (courier is None or not courier.can_find_sent)
+        )
         if sent_to is not None and courier is not None and courier.can_find_sent:
             found = courier.find_sent(sent_to, self.key(key), row.created_at)
             if found is not None:

@@ -7,8 +7,6 @@ history (`conversations.history`), which is how a successor reconciles a claim.
 
 import http.client
 import logging
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.error import URLError
 from zoneinfo import ZoneInfo
@@ -27,7 +25,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
-from bot.senders.courier import Address, Result
+from bot.senders.courier import RATE_LIMITED, Address, RateLimitPause, Result, retry_after
 from bot.slack.render.blocks import fallback_text, render_blocks
 from bot.slack.surface import SLACK
 from handlers.replies import Item, Reply, Section
@@ -60,16 +58,6 @@ RETRYABLE_ERRORS = frozenset(
 # alone until then (`RateLimitPause`): its messages wait for a later tick, and the worker's time
 # goes to the other Boards.
 MAX_RATE_LIMIT_WAIT = 5
-RATE_LIMITED = "ratelimited"
-
-
-def retry_after(headers: dict) -> int:
-    """The seconds a 429's Retry-After header asks for (1 when it is missing or unreadable)."""
-    for name, value in (headers or {}).items():
-        if name.lower() == "retry-after":
-            text = value[0] if isinstance(value, list | tuple) else value
-            return int(text) if str(text).strip().isdigit() else 1
-    return 1
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -88,23 +76,7 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         limited = super()._can_retry(state=state, request=request, response=response, error=error)
-        return limited and retry_after(response.headers) <= self.max_wait
-
-
-class RateLimitPause:
-    """Until when one workspace is not to be called, after a 429 too long to wait out (shared by
-    the couriers of that workspace's client)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock, self.until = clock, 0.0
-
-    def active(self) -> bool:
-        """Whether the workspace asked to be left alone for longer than now."""
-        return self.clock() < self.until
-
-    def start(self, seconds: int) -> None:
-        """Leave the workspace alone for `seconds` from now."""
-        self.until = max(self.until, self.clock() + seconds)
+        return limited and retry_after(response.headers, default=1) <= self.max_wait
 
 
 def reminder_client(
@@ -247,9 +219,9 @@ class SlackCourier:
         """`result_of`, and a 429 that outlasted the client's waiting pauses the workspace."""
         result = result_of(error)
         if isinstance(error, SlackApiError) and error.response.status_code == 429:
-            seconds = retry_after(error.response.headers)
+            seconds = retry_after(error.response.headers, default=1)
             if not self.pause.active():
-                log.warning("Slack asked this workspace's messages to wait %ss: they go out on "
+                log.warning("Slack asked this workspace's messages to wait %gs: they go out on "
                             "a later tick", seconds)  # fmt: skip
             self.pause.start(seconds)
         return result

@@ -3,10 +3,12 @@
 `/slack/install` sends the person to Slack's consent screen with a one-time `state` (kept in the
 database and in a cookie on their browser); `/slack/oauth_redirect` checks both, exchanges the
 code for the workspace's bot token and stores it through slack_sdk's SQLAlchemy installation
-store in the Board's database. The success callback then creates the workspace's Board (or
-finds it again on a reinstall), binds it to the workspace and makes the installer its
-secretariat. Uninstalling, or revoking the bot token, deletes the tokens (bolt's own revocation
-listeners) and marks the binding and the Board inactive; the Board's data stays.
+store in the Board's database. The success callback then creates the workspace's Board (or finds
+the one bound to the workspace: a reinstall, or a Board the operator bound with `soc-bot board
+bind`), binds it to the workspace and, only if the Board has no members yet, makes the installer
+its secretariat (anyone allowed to install could otherwise run the link again to take that role
+on an existing Board). Uninstalling, or revoking the bot token, deletes the tokens (bolt's own
+revocation listeners) and marks the binding and the Board inactive; the Board's data stays.
 """
 
 import logging
@@ -32,7 +34,7 @@ from bot.config import Settings
 from bot.workspace_memory import WorkspaceMemory
 from models.db import reader, session_scope
 from models.hosting import install_board
-from models.people import save_member
+from models.people import list_members, save_member
 from models.slack_store import BOTS, INSTALLATIONS, OAUTH_STATES
 from models.tables import Board, Role
 from models.workspaces import SLACK, board_for, deactivate
@@ -186,9 +188,11 @@ def register_revocation(
 def install_workspace_board(
     session: Session, settings: Settings, installation: Installation, now: datetime
 ) -> Board:
-    """The installing workspace's Board, made (installer as secretariat) or found, and bound."""
+    """The installing workspace's Board, found (bound to it by an earlier install or
+    `soc-bot board bind`) or made, bound and active; a Board with no members yet (a new one)
+    gets the installer as its secretariat."""
     workspace_id = _workspace_id(installation)
-    board, created = install_board(
+    board, _ = install_board(
         session=session,
         channel=SLACK,
         workspace_id=workspace_id,
@@ -198,8 +202,9 @@ def install_workspace_board(
         timezone=settings.timezone,
         now=now,
     )
-    if created and installation.user_id:
-        # Only a new Board: installing again never changes who is who on an existing one.
+    # Anyone the workspace lets install apps can run the install again: on a Board that has
+    # people, that must not make them anyone (nor change an existing member's role).
+    if installation.user_id and not list_members(session=session, board_id=board.id):
         save_member(session=session, board_id=board.id, external_id=installation.user_id,
                     display_name=INSTALLER_NAME, role=Role.SECRETARIAT.value,
                     channel=SLACK, tenant=workspace_id, now=now)  # fmt: skip

@@ -84,7 +84,9 @@ class TeamsBoards:
                 return None
             return found
 
-        return self.memory.recall(where, look_up) or missed[0]
+        # A channel's Board is its team's, whoever writes: one entry a team, not one a person.
+        key = Where(where.tenant, where.team, "") if where.team else where
+        return self.memory.recall(key, look_up) or missed[0]
 
     def _board_in_database(self, where: Where) -> Found:
         with Session(reader(self.engine)) as session:

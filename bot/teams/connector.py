@@ -1,6 +1,9 @@
 """Calls to the Bot Connector with Teams' rate limits respected: 429 (Retry-After) and 5xx retried.
 
 The SDK's connector client retries nothing; every outbound call here goes through `with_retries`.
+A 429 asking for longer than `MAX_WAIT` is not waited out: its `ConnectorError` carries the
+Retry-After, so the worker's courier can leave that tenant alone until then
+(`bot.teams.courier`).
 """
 
 import asyncio
@@ -9,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import aiohttp
+
+from bot.senders.courier import retry_after
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -19,11 +24,14 @@ BACKOFF = 0.5
 
 
 class ConnectorError(Exception):
-    """A connector call that failed: `retryable` if trying again later may work."""
+    """A connector call that failed: `retryable` if trying again later may work; `retry_after`:
+    the seconds a last 429 asked for (None if it named none, or the failure was not a 429)."""
 
-    def __init__(self, status: int, retryable: bool, message: str) -> None:
+    def __init__(
+        self, status: int, retryable: bool, message: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.retryable = status, retryable
+        self.status, self.retryable, self.retry_after = status, retryable, retry_after
 
 
 def is_retryable(status: int) -> bool:
@@ -43,12 +51,13 @@ async def with_retries(
             return await call()
         except aiohttp.ClientResponseError as error:
             status = error.status
+            wait = retry_after(error.headers) if status == 429 else None
             if not is_retryable(status) or attempt == attempts:
-                raise ConnectorError(status, is_retryable(status), f"HTTP {status}") from error
-            wait = _retry_after(error.headers) if status == 429 else None
+                raise ConnectorError(status, is_retryable(status), f"HTTP {status}",
+                                     wait) from error  # fmt: skip
             if wait is not None and wait > MAX_WAIT:
                 message = f"HTTP {status}, retry after {wait:.0f} s"
-                raise ConnectorError(status, True, message) from error
+                raise ConnectorError(status, True, message, wait) from error
             delay = wait if wait is not None else BACKOFF * 2 ** (attempt - 1)
         except (aiohttp.ClientConnectionError, TimeoutError) as error:
             if attempt == attempts:
@@ -58,11 +67,3 @@ async def with_retries(
                  attempt, attempts, delay)  # fmt: skip
         await sleep(delay)
     raise AssertionError("unreachable")
-
-
-def _retry_after(headers) -> float | None:
-    text = (headers or {}).get("Retry-After", "") if headers is not None else ""
-    try:
-        return max(0.0, float(text))
-    except (TypeError, ValueError):
-        return None

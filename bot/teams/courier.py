@@ -7,11 +7,18 @@ that only where the app is installed for them, e.g. pre-installed by an admin po
 Teams cannot be asked whether a message went out without Microsoft Graph, so `can_find_sent`
 is False: after a worker died mid-send, the sender sends the message again with a visible
 "sent again after an interruption" line (`bot.senders.exactly_once`) rather than lose it.
+
+Teams' rate limits are kept per tenant: a tenant whose connector answers 429 for longer than a
+call waits on the spot (`bot.teams.connector.MAX_WAIT`) is paused (`TenantPauses`), and its
+messages are left for a later tick (RETRY, like a paused Slack workspace's) while other tenants'
+go on.
 """
 
 import asyncio
 import json
 import logging
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -28,7 +35,7 @@ from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.core import Connections
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
-from bot.senders.courier import Address, Result
+from bot.senders.courier import RATE_LIMITED, Address, RateLimitPause, Result
 from bot.teams.cards import CONTENT_TYPE, SentCard, fallback_text, render_card
 from bot.teams.config import TeamsSettings
 from bot.teams.connector import ConnectorError, with_retries
@@ -48,6 +55,23 @@ CANNOT_CHECK = "Teams cannot say whether a message was sent (that needs Microsof
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class TenantPauses:
+    """One `RateLimitPause` per tenant, shared by the Teams couriers of every Board."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._pauses: dict[str, RateLimitPause] = {}
+        self._lock = threading.Lock()
+
+    def of(self, tenant: str) -> RateLimitPause:
+        """The tenant's pause (made the first time it is asked for)."""
+        key = tenant.casefold()
+        with self._lock:
+            if key not in self._pauses:
+                self._pauses[key] = RateLimitPause(self.clock)
+            return self._pauses[key]
+
+
 class TeamsCourier:
     """Sends replies as cards to people's 1:1 chats with the bot, and updates them."""
 
@@ -63,9 +87,11 @@ class TeamsCourier:
         connections: Connections | None = None,
         service_url: str = DEFAULT_SERVICE_URL,
         sleep: Sleep = asyncio.sleep,
+        pauses: TenantPauses | None = None,
     ) -> None:
         self.teams, self.tz, self.service_url, self.sleep = teams, tz, service_url, sleep
         self._connections = connections
+        self.pauses = pauses or TenantPauses()
 
     def send(self, to: Address, reply: Reply, key: str) -> Result:
         """Send `reply` to the person's 1:1 chat (made from their object id if none is stored)."""
@@ -80,6 +106,8 @@ class TeamsCourier:
         except (ValueError, KeyError, TypeError):
             return Result(FAILED, error="not a Teams message reference")
         tenant = str(where.get("tenant") or "")
+        if self.pauses.of(tenant).active():
+            return Result(RETRY, error=RATE_LIMITED)
         return self._run(self._update(service_url, conversation, activity_id, ref, reply, tenant))
 
     def find_sent(self, to: Address, key: str, since: datetime) -> Result | None:
@@ -101,6 +129,8 @@ class TeamsCourier:
         reference = stored_conversation(to.conversation)
         service_url = (reference or {}).get("serviceUrl") or self.service_url
         tenant = to.tenant or ((reference or {}).get("conversation") or {}).get("tenantId") or ""
+        if self.pauses.of(tenant).active():
+            return Result(RETRY, error=RATE_LIMITED)
         client, app_id = await self._client(service_url, tenant)
         try:
             if reference is not None:
@@ -116,7 +146,7 @@ class TeamsCourier:
             )
         except ConnectorError as error:
             log.warning("Teams message %s: %s", key, error)
-            return Result(RETRY if error.retryable else FAILED, error=str(error))
+            return self._result_of(error, tenant)
         finally:
             await client.close()
         ref = {"serviceUrl": service_url, "conversation": conversation, "activity": sent.id or ""}
@@ -157,10 +187,23 @@ class TeamsCourier:
                 sleep=self.sleep,
             )
         except ConnectorError as error:
-            return Result(RETRY if error.retryable else FAILED, error=str(error))
+            return self._result_of(error, tenant)
         finally:
             await client.close()
         return Result(SENT, ref=ref)
+
+    def _result_of(self, error: ConnectorError, tenant: str) -> Result:
+        """Retry or failed; a 429 that outlasted the waiting on the spot pauses the tenant."""
+        if error.status == 429 and error.retry_after:
+            pause = self.pauses.of(tenant)
+            if not pause.active():
+                log.warning("Teams asked tenant %s's messages to wait %gs: they go out on a "
+                            "later tick", tenant or "(none)", error.retry_after)  # fmt: skip
+            pause.start(error.retry_after)
+        if error.status == 429:
+            # Refused, so certainly not sent: its retry needs no "you may have this twice".
+            return Result(RETRY, error=f"{RATE_LIMITED}: {error}")
+        return Result(RETRY if error.retryable else FAILED, error=str(error))
 
     async def _client(self, service_url: str, tenant: str) -> tuple[TeamsConnectorClient, str]:
         """A connector client with the token of the app serving `tenant`, and that app's id:

@@ -4,7 +4,9 @@ A command runs as the person's Entra object id through the same `run_command` as
 personal chat the reply goes there. In a channel or group chat only a reply meant for everyone
 (`Audience.IN_CHANNEL`, e.g. the chair's `@soc rag`) is posted there; anything meant for the
 asker alone goes to their personal chat, because Teams channels cannot show a message to one
-person, and the channel gets a one-line note saying where the answer went.
+person, and the channel gets a one-line note saying where the answer went. A reply for the
+Board's summary channels (`@soc rag post`) starts a new conversation in each Teams channel named,
+and the asker is told privately where it went.
 """
 
 import asyncio
@@ -112,6 +114,8 @@ def register(app: AgentApplication, shared: TeamsRuntime, charts: ChartLinks | N
             return await _answer(context, UNKNOWN_PERSON, runtime)
         text = normalise_command(activity.text) or "help"
         reply = await runtime.run_async(object_id, text)
+        if reply.post_to and not reply.error:
+            return await _post_to_channels(context, reply, runtime)
         images = await _chart_links(reply, runtime, charts)
         private = _PrivateChat(context, runtime)
         if personal or reply.audience == Audience.IN_CHANNEL:
@@ -460,6 +464,70 @@ class _PrivateChat:
         }
         await _store(self.runtime, object_id_of(activity), reference)
         return created.id
+
+
+async def _post_to_channels(context: TurnContext, reply: Reply, runtime: TeamsRuntime) -> None:
+    """Post `reply` to each Teams channel in `reply.post_to`; tell the asker, privately, where
+    it went (and why not, where it did not)."""
+    message = card_activity(reply, runtime, interactive=False)
+    posted: list[str] = []
+    lines: list[str] = []
+    elsewhere: list[str] = []
+    for ref in reply.post_to:
+        kind, _, channel = ref.partition(":")
+        if kind != ids.CHANNEL or not channel:
+            elsewhere.append(ref)
+            continue
+        try:
+            await _new_channel_conversation(context, channel, message)
+        except ConnectorError as error:
+            log.warning("posting to a summary channel failed: %s", error)
+            lines.append(_not_posted(channel, error))
+            continue
+        posted.append(channel)
+    if elsewhere:
+        lines.append(f"Not on Teams, so not posted from here: {', '.join(elsewhere)}.")
+    title = (
+        f"Posted the {reply.title} to {', '.join(posted)}."
+        if posted
+        else f"The {reply.title} was not posted to any channel."
+    )
+    answer = Reply(title=title, text="\n".join(lines), error=not posted)
+    if _is_personal(context.activity):
+        return await _answer(context, answer, runtime, interactive=False)
+    if await _PrivateChat(context, runtime).send(card_activity(answer, runtime, interactive=False)):
+        return await _say(context, SENT_PRIVATELY)
+    # Where the summary went is no secret: said here when no personal chat could be opened.
+    await _answer(context, answer, runtime, interactive=False)
+
+
+def _not_posted(channel: str, error: ConnectorError) -> str:
+    if error.retryable:
+        return f"Not posted to {channel}: Teams could not take it ({error}). Try again in a minute."
+    return (
+        f"Not posted to {channel}: Teams refused it ({error}). Add the app to that channel's team, "
+        "then try again."
+    )
+
+
+async def _new_channel_conversation(context: TurnContext, channel: str, message: Activity) -> None:
+    """Start a conversation in a Teams channel (its bare id) with `message` as its first post."""
+    activity = context.activity
+    connector = context.services.get(ConnectorClientBase)
+    if connector is None:
+        raise ConnectorError(0, True, "no connector for this turn")
+    tenant = where_of(activity).tenant
+    channel_data: dict = {"channel": {"id": channel}}
+    if tenant:
+        channel_data["tenant"] = {"id": tenant}
+    parameters = ConversationParameters(
+        is_group=True,
+        bot=ChannelAccount(id=activity.recipient.id),
+        activity=message,
+        tenant_id=tenant or None,
+        channel_data=channel_data,
+    )
+    await with_retries(lambda: connector.conversations.create_conversation(parameters))
 
 
 async def _chart_links(

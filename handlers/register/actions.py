@@ -33,7 +33,6 @@ from models.actions import (
     ActionFilter,
     Visibility,
     areas_by_id,
-    count_actions,
     create_action,
     get_action,
     history_of,
@@ -144,21 +143,13 @@ def _page(
     page: int,
     notice: str,
 ) -> Reply:
-    board_id = ctx.board.id
-    total = REGISTER_CACHE.get_or_compute(
-        register_key(session, ctx.board, "count", where, visibility),
-        lambda: count_actions(
-            session=session, board_id=board_id, visibility=visibility, where=where
-        ),
-    )
     actions, total = list_actions(
         session=session,
-        board_id=board_id,
+        board_id=ctx.board.id,
         visibility=visibility,
         where=where,
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
-        total=total,
     )
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:

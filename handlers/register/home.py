@@ -18,10 +18,8 @@ from models.actions import (
     ActionFilter,
     Visibility,
     count_actions,
-    count_hidden,
-    count_with_strand,
     list_actions,
-    rag_counts,
+    rag_tally,
 )
 from models.boards import list_areas
 from models.people import list_partners
@@ -100,7 +98,6 @@ def dashboard(session: Session, ctx: Context, page: int = 1) -> Dashboard | Repl
             where=where,
             offset=(page - 1) * MY_PAGE_SIZE,
             limit=MY_PAGE_SIZE,
-            total=total,
         )
         overdue_where = ActionFilter(partner_ids=partner_ids, overdue_on=ctx.today)
         overdue = count_actions(
@@ -148,28 +145,28 @@ def _cached_overview(session: Session, ctx: Context, visibility: Visibility) -> 
 
 def _overview(session: Session, ctx: Context, visibility: Visibility) -> Overview:
     board_id = ctx.board.id
-    counts = rag_counts(session=session, board_id=board_id, visibility=visibility)
-    totals = {rag: n for (_, rag), n in counts.items()}
-    by_strand = rag_counts(session=session, board_id=board_id, visibility=visibility, by="strand")
+    tally = rag_tally(session=session, board_id=board_id, visibility=visibility)
+    totals = tally.totals
+    by_strand = tally.by_strand
     strands = {
         s.value: {rag: n for (strand, rag), n in by_strand.items() if strand == s.value}
         for s in Strand
     }
-    by_area = rag_counts(session=session, board_id=board_id, visibility=visibility, by="area")
+    by_area = tally.by_area
     areas = []
     for area in list_areas(session=session, board_id=board_id):
         counts = {rag: n for (area_id, rag), n in by_area.items() if area_id == area.id}
         # The National Strategic Assessment list is background: shown once it has actions.
         if counts or area.priority or area.source != AreaSource.NATIONAL_ASSESSMENT:
             areas.append(AreaCounts(area.name, area.priority, counts))
-    with_strand = count_with_strand(session=session, board_id=board_id, visibility=visibility)
+    with_strand = tally.with_strand
     return Overview(
         totals=totals,
         strands=strands,
         without_strand=sum(totals.values()) - with_strand,
         areas=areas[:MAX_AREAS],
         more_areas=max(0, len(areas) - MAX_AREAS),
-        hidden=count_hidden(session=session, board_id=board_id, visibility=visibility),
+        hidden=tally.hidden,
     )
 
 

@@ -2,6 +2,7 @@
 
 from sqlmodel import Session
 
+from handlers.cache import REGISTER_CACHE, register_key
 from handlers.context import Context
 from handlers.permissions import can_update, own_partner_ids
 from handlers.replies import Fact, Item
@@ -24,15 +25,15 @@ def action_items(
 ) -> list[Item]:
     """Reply items for actions, loading areas, leads and strands in one query each."""
     ids = [a.id for a in actions]
-    areas = areas_by_id(session=session, board_id=ctx.board.id)
+    areas = area_names(session, ctx)
     leads = leads_of(session=session, action_ids=ids)
-    strands = strands_of(session=session, action_ids=ids)
+    strands = strands_of(session=session, action_ids=ids) if full else {}
     own = own_partner_ids(session, ctx.member) if ctx.member is not None else frozenset()
     items = []
     for action in actions:
         lead_names = ", ".join(p.name for p in leads[action.id]) or "no lead partner"
         facts = [
-            Fact("Area", areas[action.area_id].name),
+            Fact("Area", areas[action.area_id]),
             Fact("Lead", lead_names),
             Fact("Due", action.due_date or "next Board meeting"),
             Fact("Updated", action.updated_at),
@@ -69,6 +70,15 @@ def action_items(
             )
         )
     return items
+
+
+def area_names(session: Session, ctx: Context) -> dict[int, str]:
+    """The Board's key crime area names by id, read once per register version."""
+    key = register_key(session, ctx.board, "area-names")
+    return REGISTER_CACHE.get_or_compute(
+        key,
+        lambda: {i: a.name for i, a in areas_by_id(session=session, board_id=ctx.board.id).items()},
+    )
 
 
 def describe_change(

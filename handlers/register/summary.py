@@ -1,10 +1,14 @@
-"""`/soc rag`: RAG counts by key crime area and 4P strand, and change since the last meeting."""
+"""`/soc rag`: RAG counts by key crime area and 4P strand, and change since the last meeting.
+
+`/soc rag post` is the same in-channel summary, for the Board's summary channels.
+"""
 
 from sqlmodel import Session
 
 from handlers.cache import REGISTER_CACHE, register_key
 from handlers.context import Context
-from handlers.permissions import is_admin, require_member, visibility_for
+from handlers.errors import CommandError
+from handlers.permissions import is_admin, require_admin, require_member, visibility_for
 from handlers.register.present import action_title
 from handlers.replies import Audience, Fact, Reply, Section
 from handlers.text.parsing import Args
@@ -12,12 +16,11 @@ from handlers.text.vocab import RAG_LABELS
 from models.actions import (
     PUBLIC,
     ActionFilter,
+    RagTally,
     Visibility,
-    count_hidden,
-    count_with_strand,
     list_actions,
-    rag_counts,
     rag_moves_since,
+    rag_tally,
 )
 from models.boards import list_areas
 from models.meetings import last_meeting
@@ -50,6 +53,29 @@ def rag_summary(session: Session, ctx: Context, args: Args) -> Reply:
     )
 
 
+def rag_post(session: Session, ctx: Context, args: Args) -> Reply:
+    """The in-channel RAG summary, to be posted to each of the Board's summary channels."""
+    require_admin(ctx, "post the RAG summary to the Board's summary channels")
+    if args.words:
+        raise CommandError(
+            f"`rag post` takes nothing more (“{args.text()}”).",
+            f"Type `{ctx.surface.typed('rag post')}`.",
+        )
+    channels = tuple(ctx.board.summary_channels or ())
+    if not channels:
+        raise CommandError(
+            "This Board has no summary channels to post the RAG summary to.",
+            f"The secretariat sets them with "
+            f"`{ctx.surface.typed('board settings summary=#channel')}`; "
+            f"`{ctx.surface.typed('rag')}` posts it in the channel you type it in.",
+        )
+    # The chair's in-channel summary (never a confidential action), shared with `rag` through
+    # the cache: the channels are added to this copy only, never to what the cache keeps.
+    reply = rag_summary(session, ctx, Args())
+    reply.post_to = channels
+    return reply
+
+
 def _summary(
     session: Session,
     ctx: Context,
@@ -59,12 +85,8 @@ def _summary(
 ) -> Reply:
     member = ctx.member
     board_id = ctx.board.id
-    totals = {
-        rag: n
-        for (_, rag), n in rag_counts(
-            session=session, board_id=board_id, visibility=visibility
-        ).items()
-    }
+    tally = rag_tally(session=session, board_id=board_id, visibility=visibility)
+    totals = tally.totals
     total = sum(totals.values())
     reply = Reply(
         title="RAG summary",
@@ -76,20 +98,20 @@ def _summary(
         reply.notice = "Only you can see this." + (
             "" if is_admin(member) else " The chair, deputy or secretariat can post it."
         )
-    hidden = count_hidden(session=session, board_id=board_id, visibility=visibility)
+    hidden = tally.hidden
     if hidden:
         reply.text += (
             f" {hidden} confidential action{'s are' if hidden != 1 else ' is'} not shown: "
             "details available to authorised members."
         )
-    reply.sections.append(_by_area(session, board_id, visibility))
-    reply.sections.append(_by_strand(session, board_id, visibility, total))
+    reply.sections.append(_by_area(session, board_id, tally))
+    reply.sections.append(_by_strand(tally, total))
     reply.sections.extend(_since_last_meeting(session, ctx, visibility, meeting))
     return reply
 
 
-def _by_area(session: Session, board_id: int, visibility: Visibility) -> Section:
-    counts = rag_counts(session=session, board_id=board_id, visibility=visibility, by="area")
+def _by_area(session: Session, board_id: int, tally: RagTally) -> Section:
+    counts = tally.by_area
     section = Section("By key crime area")
     empty = []
     for area in list_areas(session=session, board_id=board_id):
@@ -104,15 +126,13 @@ def _by_area(session: Session, board_id: int, visibility: Visibility) -> Section
     return section
 
 
-def _by_strand(session: Session, board_id: int, visibility: Visibility, total: int) -> Section:
-    counts = rag_counts(session=session, board_id=board_id, visibility=visibility, by="strand")
+def _by_strand(tally: RagTally, total: int) -> Section:
+    counts = tally.by_strand
     section = Section("By 4P strand")
     for strand in Strand:
         strand_counts = {rag: n for (s, rag), n in counts.items() if s == strand}
         section.facts.append(Fact(strand.value.title(), rag_breakdown(strand_counts)))
-    unassigned = total - count_with_strand(
-        session=session, board_id=board_id, visibility=visibility
-    )
+    unassigned = total - tally.with_strand
     if unassigned:
         section.lines.append(
             f"{unassigned} action{'s have' if unassigned != 1 else ' has'} no strand set "

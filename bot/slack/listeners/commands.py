@@ -9,7 +9,9 @@ and the reply follows through `response_url` when ready. A command never runs tw
 
 `action add` with nothing after it and `action edit <ref>` open a form instead: the modal opens
 first (its trigger expires in 3 seconds) and is filled in once the database has answered. After
-any change the person's Home tab is published again, in the background.
+any change the person's Home tab is published again, in the background. A reply for the Board's
+summary channels (`/soc rag post`) is posted there within the same budget, and the person is told
+ephemerally where it went.
 """
 
 import logging
@@ -18,6 +20,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.slack.ids import SOC_COMMAND
+from bot.slack.listeners.channel_posts import post_to_channels
 from bot.slack.listeners.interactions import COMMAND, Origin, publish_home
 from bot.slack.listeners.modals import open_action_form
 from bot.slack.listeners.respond import post
@@ -55,6 +58,9 @@ def register(app: App, runtime: Runtime) -> None:
             reply = runtime.run(user_id, text)
             if not reply.error and not is_read_only(text):
                 runtime.executor.submit(_refresh_home, runtime, client, user_id)
+            if reply.post_to and not reply.error:
+                # Inside the answer: a slow post makes it a late answer, never a lost one.
+                return post_to_channels(client, reply, runtime.settings.tz)
             return runtime.render(outbox.keep(reply))
 
         message = runtime.within_budget(

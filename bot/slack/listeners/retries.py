@@ -29,7 +29,6 @@ from sqlalchemy.exc import OperationalError
 from bot.slack.listeners.runtime import Runtime
 from handlers.replies import error_reply
 from handlers.run import TRY_AGAIN
-from models.db import session_scope
 from models.request_fingerprints import (
     fingerprint_engine,
     forget_expired_fingerprints,
@@ -66,12 +65,12 @@ class SeenRequests:
     def _first_time(self, kind: str, value: str, until: float) -> bool:
         now = self.clock()
         fingerprint = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
-        with session_scope(self.engine) as session:
+        with self.engine.begin() as connection:
             if now >= self._next_purge:
                 # Several threads may purge at once now and then: harmless, and cheaper than a lock.
                 self._next_purge = now + PURGE_EVERY
-                forget_expired_fingerprints(session=session, now=_utc(now))
-            return remember_fingerprint(session=session, fingerprint=fingerprint,
+                forget_expired_fingerprints(connection=connection, now=_utc(now))
+            return remember_fingerprint(connection=connection, fingerprint=fingerprint,
                                         expires_at=_utc(until), now=_utc(now))  # fmt: skip
 
 
