@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from bot.couriers import BoardCouriers
 from bot.senders.courier import RATE_LIMITED, retry_after
@@ -25,6 +25,7 @@ from models.schedule import save_schedule
 from models.tables import ReminderDelivery, Role
 from tests.conftest import IMPORTED_AT, NOW, seed_members
 from tests.teams_stub import TENANT, local_connection_manager, object_id, teams_settings
+from tests.worker_fixtures import board_statuses
 
 pytest_plugins = ("tests.teams_fixtures",)
 
@@ -140,18 +141,6 @@ def delivered(connector) -> dict[str, int]:
     return found
 
 
-def ledger(engine, slug: str) -> dict[str, int]:
-    """How many of a Board's reminder ledger rows are in each status."""
-    with Session(engine) as session:
-        board = get_board(session=session, slug=slug)
-        rows = session.exec(
-            select(ReminderDelivery.status, func.count())
-            .where(ReminderDelivery.board_id == board.id)
-            .group_by(ReminderDelivery.status)
-        ).all()
-    return dict(rows)
-
-
 def test_a_rate_limited_tenant_delays_only_its_own_messages(two_tenants, settings, connector):
     engine, clock, waits = two_tenants, Clock(), Waits()
     couriers = worker_couriers(settings, engine, connector, clock, waits)
@@ -161,7 +150,7 @@ def test_a_rate_limited_tenant_delays_only_its_own_messages(two_tenants, setting
     assert first.board(BETA).reminders.sent == 5
     assert delivered(connector) == dict.fromkeys(people(BETA), 1)
     assert first.board(ALPHA).reminders.retry == 5
-    assert ledger(engine, ALPHA) == {RETRY: 5}
+    assert board_statuses(engine, ALPHA) == {RETRY: 5}
     with Session(engine) as session:
         errors = sorted(session.exec(select(ReminderDelivery.error).where(
             ReminderDelivery.status == RETRY)))  # fmt: skip
@@ -173,14 +162,14 @@ def test_a_rate_limited_tenant_delays_only_its_own_messages(two_tenants, setting
 
     limited["on"] = False
     tick_boards(engine, couriers, FIVE_DAYS + timedelta(minutes=1))
-    assert ledger(engine, ALPHA) == {RETRY: 5}  # still within its Retry-After: left alone
+    assert board_statuses(engine, ALPHA) == {RETRY: 5}  # still within its Retry-After: left alone
     assert not people(ALPHA) & set(delivered(connector))
 
     clock.seconds += 121
     later = tick_boards(engine, couriers, FIVE_DAYS + timedelta(minutes=2))
     assert later.board(ALPHA).reminders.sent == 5
     assert later.board(BETA).reminders.sent == 0
-    assert ledger(engine, ALPHA) == {SENT: 5} and ledger(engine, BETA) == {SENT: 5}
+    assert board_statuses(engine, ALPHA) == {SENT: 5} and board_statuses(engine, BETA) == {SENT: 5}
     assert delivered(connector) == dict.fromkeys(people(ALPHA) | people(BETA), 1)
     opened = {c.body["tenantId"] for c in connector.created() if c.body["members"][0]["id"]
               in people(ALPHA)}  # fmt: skip
@@ -197,7 +186,7 @@ def test_a_short_retry_after_is_waited_out_in_the_same_tick(two_tenants, setting
     report = tick_boards(engine, couriers, FIVE_DAYS)
     assert report.board(ALPHA).reminders.sent == report.board(BETA).reminders.sent == 5
     assert waits.asked == [1.0]  # waited (through the injected sleep), not put off
-    assert ledger(engine, ALPHA) == ledger(engine, BETA) == {SENT: 5}
+    assert board_statuses(engine, ALPHA) == board_statuses(engine, BETA) == {SENT: 5}
     assert delivered(connector) == dict.fromkeys(people(ALPHA) | people(BETA), 1)
 
 

@@ -24,11 +24,11 @@ from models.ledger import RETRY, SENT
 from models.migrate import upgrade
 from models.people import find_partner
 from models.schedule import save_schedule
-from models.tables import Action, ActionLead, Board, Meeting, ReminderDelivery, Role
+from models.tables import Action, ActionLead, Board, Meeting, Role
 from tests.conftest import IMPORTED_AT, NOW, PG_URL, fresh_postgres_database, seed_members
 from tests.model_fixtures import db_url  # noqa: F401  (fixture)
 from tests.slack_stub import BOT_TOKEN, SlackHarness, install_settings, slack_settings
-from tests.worker_fixtures import FAST, dms, slow_slack
+from tests.worker_fixtures import FAST, board_statuses, dms, slow_slack
 
 pytest_plugins = ("tests.slack_fixtures",)
 
@@ -141,18 +141,6 @@ def received(stub) -> dict[str, int]:
     return {user: len(messages) for user, messages in dms(stub).items()}
 
 
-def ledger(engine, slug: str) -> dict[str, int]:
-    """How many of a Board's reminder ledger rows are in each status."""
-    with Session(engine) as session:
-        board = get_board(session=session, slug=slug)
-        rows = session.exec(
-            select(ReminderDelivery.status, func.count())
-            .where(ReminderDelivery.board_id == board.id)
-            .group_by(ReminderDelivery.status)
-        ).all()
-    return dict(rows)
-
-
 # --- each Board in its own zone, with its own token ---------------------------------------------
 
 
@@ -188,7 +176,7 @@ def test_an_inactive_board_gets_nothing(hosting, stub):
         report = tick_boards(hosting.engine, couriers, moment)
         assert "slack-t0gamma" not in [b.board for b in report.boards]
     assert not contacts(GAMMA) & set(received(stub))
-    assert ledger(hosting.engine, "slack-t0gamma") == {}
+    assert board_statuses(hosting.engine, "slack-t0gamma") == {}
     with Session(hosting.engine) as session:
         gamma = get_board(session=session, slug="slack-t0gamma")
         assert session.exec(select(Meeting).where(Meeting.board_id == gamma.id)).all() == []
@@ -246,20 +234,20 @@ def test_a_rate_limited_workspace_delays_only_its_own_board(hosting, stub):
     assert received(stub) == dict.fromkeys(contacts(BETA), 1)
     assert first.board("slack-t0beta").reminders.sent == 5
     assert first.board("slack-t0alpha").reminders.retry == 5
-    assert ledger(hosting.engine, "slack-t0alpha") == {RETRY: 5}
+    assert board_statuses(hosting.engine, "slack-t0alpha") == {RETRY: 5}
     # Asked once: not waited out, and not asked again while it wants to be left alone.
     assert limited["refused"] == 1
 
     limited["on"] = False
     tick_boards(hosting.engine, couriers, NEW_YORK_NINE + timedelta(minutes=1))
     assert limited["refused"] == 1  # still within its Retry-After: nothing asked of it
-    assert ledger(hosting.engine, "slack-t0alpha") == {RETRY: 5}
+    assert board_statuses(hosting.engine, "slack-t0alpha") == {RETRY: 5}
 
     clock.seconds += 601
     later = tick_boards(hosting.engine, couriers, NEW_YORK_NINE + timedelta(minutes=2))
     assert later.board("slack-t0alpha").reminders.sent == 5
     assert received(stub) == dict.fromkeys(contacts(ALPHA) | contacts(BETA), 1)
-    assert ledger(hosting.engine, "slack-t0alpha") == {SENT: 5}
+    assert board_statuses(hosting.engine, "slack-t0alpha") == {SENT: 5}
     assert all(tokens == {f"Bearer {token_of(ALPHA)}"}
                for user, tokens in sent_with(stub).items() if user in contacts(ALPHA))  # fmt: skip
 

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.senders.reminders import ReminderSender
 from bot.slack.courier import reminder_client, slack_couriers
+from models.boards import get_board
 from models.tables import ReminderDelivery
 from tests.conftest import (
     COLP,
@@ -45,6 +47,18 @@ def ledger(engine) -> list[ReminderDelivery]:
     """Every reminder ledger row."""
     with Session(engine) as session:
         return list(session.exec(select(ReminderDelivery).order_by(ReminderDelivery.id)))
+
+
+def board_statuses(engine, slug: str) -> dict[str, int]:
+    """How many of a Board's reminder ledger rows are in each status."""
+    with Session(engine) as session:
+        board = get_board(session=session, slug=slug)
+        rows = session.exec(
+            select(ReminderDelivery.status, func.count())
+            .where(ReminderDelivery.board_id == board.id)
+            .group_by(ReminderDelivery.status)
+        ).all()
+    return dict(rows)
 
 
 def statuses(engine, kind: str = "reminder") -> dict[str, int]:

@@ -48,6 +48,7 @@ from bot.teams.files import (
 from bot.teams.identities import remember_conversation
 from bot.teams.runtime import TeamsRuntime
 from bot.teams.text import normalise_command
+from handlers.boards.settings import channels_on
 from handlers.commands import is_read_only
 from handlers.context import Context
 from handlers.register import forms
@@ -472,12 +473,8 @@ async def _post_to_channels(context: TurnContext, reply: Reply, runtime: TeamsRu
     message = card_activity(reply, runtime, interactive=False)
     posted: list[str] = []
     lines: list[str] = []
-    elsewhere: list[str] = []
-    for ref in reply.post_to:
-        kind, _, channel = ref.partition(":")
-        if kind != ids.CHANNEL or not channel:
-            elsewhere.append(ref)
-            continue
+    here, elsewhere = channels_on(reply.post_to, ids.CHANNEL)
+    for channel in here:
         try:
             await _new_channel_conversation(context, channel, message)
         except ConnectorError as error:

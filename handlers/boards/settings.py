@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Iterable
 from zoneinfo import available_timezones
 
 from sqlmodel import Session
@@ -80,6 +81,20 @@ def parse_channel_refs(text: str, channel: str) -> list[str]:
     if len(refs) > MAX_SUMMARY_CHANNELS:
         raise CommandError(f"Give at most {MAX_SUMMARY_CHANNELS} summary channels.")
     return refs
+
+
+def channels_on(refs: Iterable[str], channel: str) -> tuple[list[str], list[str]]:
+    """The ids of the channels among `refs` that are on `channel` ("slack", "teams"), and the
+    refs on any other."""
+    here: list[str] = []
+    elsewhere: list[str] = []
+    for ref in refs:
+        kind, _, channel_id = ref.partition(":")
+        if kind == channel and channel_id:
+            here.append(channel_id)
+        else:
+            elsewhere.append(ref)
+    return here, elsewhere
 
 
 def _names_channel(ref: str) -> bool:

@@ -62,11 +62,9 @@ _USE = f"Answers can be typed: `{ANSWER_EXAMPLE}`."
 def status(session: Session, ctx: Context, args: Args) -> Reply:
     """`priorities`: the Board's priorities, and the exercise with your partner's answer."""
     member = require_member(ctx)
-    if args.words:
-        raise CommandError(
-            f"`priorities` takes nothing more (“{args.text()}”).",
-            "See `help priorities` for `priorities open`, `answer`, `results` and `set`.",
-        )
+    args.expect_no_words(
+        "priorities", "See `help priorities` for `priorities open`, `answer`, `results` and `set`."
+    )
     board_id = ctx.board.id
     chosen = [a for a in list_areas(session=session, board_id=board_id) if a.priority]
     current = Section("Current priorities", lines=[f"★ {a.name}" for a in chosen])

@@ -73,11 +73,7 @@ def require_chooser(ctx: Context, doing: str) -> Member:
 def close(session: Session, ctx: Context, args: Args) -> Reply:
     """`priorities close`: stop taking answers now; the reminder still to come is not sent."""
     member = require_chooser(ctx, "close the priorities exercise")
-    if args.words:
-        raise CommandError(
-            f"`priorities close` takes nothing more (“{args.text()}”).",
-            f"Type `{ctx.surface.typed('priorities close')}`.",
-        )
+    args.expect_no_words("priorities close", f"Type `{ctx.surface.typed('priorities close')}`.")
     exercise = _open_exercise(session, ctx, "close")
     reminder_dropped = exercise.reminder_at is not None and exercise.reminder_at > ctx.now
     was = exercise.closes_on

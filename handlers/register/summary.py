@@ -56,11 +56,7 @@ def rag_summary(session: Session, ctx: Context, args: Args) -> Reply:
 def rag_post(session: Session, ctx: Context, args: Args) -> Reply:
     """The in-channel RAG summary, to be posted to each of the Board's summary channels."""
     require_admin(ctx, "post the RAG summary to the Board's summary channels")
-    if args.words:
-        raise CommandError(
-            f"`rag post` takes nothing more (“{args.text()}”).",
-            f"Type `{ctx.surface.typed('rag post')}`.",
-        )
+    args.expect_no_words("rag post", f"Type `{ctx.surface.typed('rag post')}`.")
     channels = tuple(ctx.board.summary_channels or ())
     if not channels:
         raise CommandError(

@@ -21,11 +21,7 @@ REPORT_OPTIONS = frozenset({"format"})
 def rag_chart(session: Session, ctx: Context, args: Args) -> Reply:
     """The RAG summary in the channel, followed by the chart as an image."""
     require_admin(ctx, "post the RAG chart in the channel")
-    if args.words:
-        raise CommandError(
-            f"`rag chart` takes nothing more (“{args.text()}”).",
-            f"Type `{ctx.surface.typed('rag chart')}`.",
-        )
+    args.expect_no_words("rag chart", f"Type `{ctx.surface.typed('rag chart')}`.")
     reply = rag_summary(session, ctx, Args())
     # The channel is a kind of publication: the chart counts only non-confidential actions.
     snap = take_snapshot(session, ctx.board, at=ctx.now, visibility=PUBLIC, public=True, tz=ctx.tz)

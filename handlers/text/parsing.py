@@ -24,6 +24,11 @@ class Args:
         """The positional words joined back into one string."""
         return " ".join(self.words)
 
+    def expect_no_words(self, command: str, hint: str) -> None:
+        """Refuse words after a command that takes none, saying what was typed."""
+        if self.words:
+            raise CommandError(f"`{command}` takes nothing more (“{self.text()}”).", hint)
+
 
 def clean(text: str) -> str:
     """Text as stored: control characters removed, curly quotes kept, ends trimmed."""

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.render.blocks import escape, fallback_text, render_blocks
 from bot.slack.surface import SLACK
+from handlers.boards.settings import channels_on
 from handlers.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,8 @@ def post_to_channels(client: WebClient, reply: Reply, tz: ZoneInfo) -> dict:
     }
     posted: list[str] = []
     lines: list[str] = []
-    elsewhere: list[str] = []
-    for ref in reply.post_to:
-        kind, _, channel = ref.partition(":")
-        if kind != SLACK.identity_channel or not channel:
-            elsewhere.append(ref)
-            continue
+    here, elsewhere = channels_on(reply.post_to, SLACK.identity_channel)
+    for channel in here:
         problem = _post(client, channel, message)
         if problem:
             lines.append(problem)
