@@ -440,6 +440,8 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 TOPICS = sorted({c.words[0] for c in COMMANDS})
+# Matched longest first, so `rag post` is not taken for `rag`.
+_LONGEST_FIRST = sorted(COMMANDS, key=lambda c: -len(c.words))
 
 # Commands that only read: they may run in a shared (deferred) SQLite transaction, so they
 # don't queue behind writers. Anything not listed takes the write lock up front.
@@ -481,7 +483,7 @@ def dispatch(*, session: Session, ctx: Context, text: str) -> Reply:
 def _match(words: list[str], surface: Surface = CONSOLE) -> tuple[Command, int]:
     """The command the words name, and how many of the words name it."""
     lowered = [w.casefold() for w in words]
-    for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
+    for command in _LONGEST_FIRST:
         if tuple(lowered[: len(command.words)]) == command.words:
             return command, len(command.words)
     # `action A-3` and `action 3` are common shorthands for `action status A-3`.

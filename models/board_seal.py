@@ -72,11 +72,13 @@ def _seal_on_begin(connection: Connection) -> None:
         _seal(connection, board_id)
 
 
+# One round trip: setting "role" for the transaction is SET LOCAL ROLE.
+_SEAL = text("SELECT set_config(:name, :value, true), set_config('role', :role, true)")
+
+
 def _seal(connection: Connection, board_id: int) -> None:
-    # One round trip: setting "role" for the transaction is SET LOCAL ROLE.
     connection.execute(
-        text("SELECT set_config(:name, :value, true), set_config('role', :role, true)"),
-        {"name": BOARD_SETTING, "value": str(int(board_id)), "role": SEALED_ROLE},
+        _SEAL, {"name": BOARD_SETTING, "value": str(int(board_id)), "role": SEALED_ROLE}
     )
 
 

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from models.tables import AreaSource, Board, CrimeArea
@@ -44,9 +45,13 @@ NATIONAL_ASSESSMENT_AREAS = (
 )
 
 
+# Built once: every command looks its Board up; building the statement cost more than running it.
+_BOARD_BY_SLUG = select(Board).where(Board.slug == bindparam("slug")).limit(1)
+
+
 def get_board(*, session: Session, slug: str) -> Board | None:
     """The board with this slug, if any."""
-    return session.exec(select(Board).where(Board.slug == slug)).first()
+    return session.exec(_BOARD_BY_SLUG, params={"slug": slug}).first()
 
 
 def list_boards(*, session: Session) -> list[Board]:

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from models.tables import Meeting
@@ -20,12 +21,20 @@ def add_meeting(*, session: Session, board_id: int, starts_at: datetime, note: s
 
 def last_meeting(*, session: Session, board_id: int, now: datetime) -> Meeting | None:
     """The most recent meeting that has started and was not cancelled."""
-    query = (
-        select(Meeting)
-        .where(Meeting.board_id == board_id, Meeting.starts_at <= now, ~Meeting.cancelled)
-        .order_by(Meeting.starts_at.desc())
+    return session.exec(_LAST_MEETING, params={"board_id": board_id, "now": now}).first()
+
+
+# Built once: every `rag` asks for it; building the statement cost more than running it.
+_LAST_MEETING = (
+    select(Meeting)
+    .where(
+        Meeting.board_id == bindparam("board_id"),
+        Meeting.starts_at <= bindparam("now"),
+        ~Meeting.cancelled,
     )
-    return session.exec(query).first()
+    .order_by(Meeting.starts_at.desc())
+    .limit(1)
+)
 
 
 def next_meeting(*, session: Session, board_id: int, now: datetime) -> Meeting | None:

@@ -3,6 +3,7 @@
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from models.tables import Identity, Member, Partner
@@ -59,18 +60,25 @@ def find_member_by_identity(
     tenant: str | None = None,
 ) -> Member | None:
     """The member known on `channel` by `external_id` (in `tenant`; None: in any tenant)."""
-    query = (
-        select(Member)
-        .join(Identity, Identity.member_id == Member.id)
-        .where(
-            Identity.board_id == board_id,
-            Identity.channel == channel,
-            Identity.external_id == external_id,
-        )
+    params = {"board_id": board_id, "channel": channel, "external_id": external_id}
+    if tenant is None:
+        return session.exec(_MEMBER_BY_IDENTITY, params=params).first()
+    return session.exec(_MEMBER_BY_TENANT_IDENTITY, params={**params, "tenant": tenant}).first()
+
+
+# Built once: every command looks its member up; building the statement cost more than running it.
+_MEMBER_BY_IDENTITY = (
+    select(Member)
+    .join(Identity, Identity.member_id == Member.id)
+    .where(
+        Identity.board_id == bindparam("board_id"),
+        Identity.channel == bindparam("channel"),
+        Identity.external_id == bindparam("external_id"),
     )
-    if tenant is not None:
-        query = query.where(Identity.tenant == tenant)
-    return session.exec(query.order_by(Identity.id)).first()
+    .order_by(Identity.id)
+    .limit(1)
+)
+_MEMBER_BY_TENANT_IDENTITY = _MEMBER_BY_IDENTITY.where(Identity.tenant == bindparam("tenant"))
 
 
 def find_identity(
