@@ -35,9 +35,6 @@ from bot.senders.reminders import (
     utc_now,
 )
 from bot.setup import open_engine
-from bot.slack.courier import reminder_client, slack_couriers
-from bot.teams.config import load_teams_settings
-from bot.teams.courier import teams_couriers
 from handlers.context import board_zone
 from handlers.meetings.commands import reminder_config, top_up_meetings
 from handlers.meetings.reminder_messages import when
@@ -155,12 +152,6 @@ def serve_board(
     return BoardReport(sender.board_slug, report, asked)
 
 
-def tick(engine: Engine, sender: ReminderSender, settings: Settings, now: datetime) -> PassReport:
-    """One tick for one Board's sender (`settings` unused: the sender names its Board); returns
-    the reminder pass's report. `tick_boards` is the worker's tick over every Board."""
-    return serve_board(engine, sender, now).reminders
-
-
 def tick_boards(
     engine: Engine,
     couriers: BoardCouriers,
@@ -221,18 +212,6 @@ def _safe_tick(engine: Engine, couriers: BoardCouriers, options: WorkerOptions) 
     except Exception:
         # The scheduler would log and carry on anyway; say that nothing is lost.
         log.exception("reminder tick failed; the ledger keeps its place for the next tick")
-
-
-def deployment_couriers(settings: Settings) -> dict[str, Courier]:
-    """The couriers a single-token deployment has, by channel: Slack's when its bot token is
-    set, Teams' when its app credentials are."""
-    couriers: dict[str, Courier] = {}
-    if settings.slack_bot_token:
-        couriers.update(slack_couriers(reminder_client(settings), settings.tz))
-    couriers.update(teams_couriers(load_teams_settings(), settings.tz))
-    if not couriers:
-        settings.require("slack_bot_token")
-    return couriers
 
 
 def board_couriers(settings: Settings, engine: Engine) -> BoardCouriers:

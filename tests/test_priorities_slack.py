@@ -21,7 +21,7 @@ from bot.slack.render.priorities import (
     submitted_answer,
 )
 from bot.slack.server import create_wsgi_app
-from bot.worker import tick
+from bot.worker import serve_board
 from handlers.priorities.tally import board_tally, tally_chart
 from models.boards import get_board
 from models.ledger import CLAIMED, FAILED, SENT, SUPERSEDED
@@ -227,7 +227,7 @@ def test_the_worker_tick_sends_the_invitations(opened, board_engine, settings, s
 
     client = reminder_client(slack_settings(settings, stub), retry_interval=FAST)
     sender = ReminderSender(board_engine, slack_couriers(client, LONDON), LONDON)
-    tick(board_engine, sender, settings, NOW)
+    serve_board(board_engine, sender, NOW)
     assert set(dms(stub)) == ASKED
 
 

@@ -17,7 +17,7 @@ import pytest
 from bot.slack.courier import reminder_client, slack_couriers
 from bot.slack.ids import EVENTS_PATH, OPERATION_NOTE, OPERATION_RAG
 from bot.slack.socket_mode import create_socket_handler
-from bot.worker import tick
+from bot.worker import serve_board
 from tests.conftest import CHAIR, COLP, NOW, SECRETARIAT, TRADING
 from tests.slack_fixtures import find_button, rag_option
 from tests.slack_stub import BOT_TOKEN, SIGNING_SECRET, sign, slack_settings
@@ -105,7 +105,7 @@ def test_a_whole_day_of_use_logs_no_secret(slack, board_engine, settings, stub, 
     client = reminder_client(worker_settings, retry_interval=FAST)
     sender = ReminderSender(board_engine, slack_couriers(client, worker_settings.tz),
                             worker_settings.tz)  # fmt: skip
-    report = tick(board_engine, sender, worker_settings, FIVE_DAYS)
+    report = serve_board(board_engine, sender, FIVE_DAYS).reminders
     assert report.sent >= 1 and report.failed == 1
     # Socket Mode asks Slack for a websocket URL with the app token.
     socket_settings = replace(worker_settings, slack_app_token=APP_TOKEN)

@@ -10,7 +10,7 @@ from bot.senders.courier import Address
 from bot.senders.reminders import ReminderSender
 from bot.teams.config import TenantApp
 from bot.teams.courier import TeamsCourier, teams_couriers
-from bot.worker import deployment_couriers
+from bot.worker import board_couriers
 from handlers.replies import Item, Reply
 from models.ledger import FAILED, RETRY, SENT
 from models.people import find_member_by_identity
@@ -180,12 +180,14 @@ def test_a_member_on_teams_is_reminded_in_their_personal_chat(teams, connector, 
     assert len(connector.sent()) == before + 1
 
 
-def test_the_worker_reaches_teams_members_when_the_app_credentials_are_set(monkeypatch, settings):
+def test_the_worker_reaches_teams_members_when_the_app_credentials_are_set(
+    monkeypatch, settings, board_engine
+):
     env = {"DATABASE_URL": settings.database_url, "SLACK_BOT_TOKEN": "xoxb-test"}
-    assert set(deployment_couriers(load_settings(env))) == {"slack"}
+    assert board_couriers(load_settings(env), board_engine).channels() == ["slack"]
     for name, value in (("TEAMS_CLIENT_ID", APP_ID), ("TEAMS_CLIENT_SECRET", "s3cret"),
                         ("TEAMS_TENANT_ID", TENANT)):  # fmt: skip
         monkeypatch.setenv(name, value)
-    assert set(deployment_couriers(load_settings(env))) == {"slack", "teams"}
+    assert board_couriers(load_settings(env), board_engine).channels() == ["slack", "teams"]
     del env["SLACK_BOT_TOKEN"]
-    assert set(deployment_couriers(load_settings(env))) == {"teams"}
+    assert board_couriers(load_settings(env), board_engine).channels() == ["teams"]

@@ -16,7 +16,7 @@ from bot.cli.main import main
 from bot.config import SettingsError
 from bot.setup import ANNEX_B, PARTNERS, import_file
 from bot.slack.courier import EVENT_TYPE
-from bot.worker import WorkerOptions, tick, worker_options
+from bot.worker import WorkerOptions, serve_board, worker_options
 from handlers.meetings.commands import top_up_meetings
 from handlers.meetings.rules import parse_meeting_rule
 from handlers.register.admin import set_member
@@ -354,7 +354,7 @@ def test_two_workers_on_postgresql_send_every_reminder_exactly_once(postgres_boa
 
 def test_a_tick_tops_up_the_meetings_then_sends(board, settings, stub):
     sender = make_sender(board.engine, settings, stub)
-    report = tick(board.engine, sender, settings, FIVE_DAYS)
+    report = serve_board(board.engine, sender, FIVE_DAYS).reminders
     assert report.sent == 5
 
 
