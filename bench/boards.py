@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from slack_sdk.oauth.installation_store import Installation
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlmodel import Session
 
 from bench.register import insert_actions
@@ -69,8 +69,18 @@ def build_boards(database_url: str, boards: int, actions: int, members: int, see
                 areas = [a.id for a in list_areas(session=session, board_id=board.id)]
                 insert_actions(session, board.id, 1, actions, areas, partners, LAST_MEETING, rng)
                 _add_meetings(session, board)
+        analyze(engine)
     finally:
         engine.dispose()
+
+
+def analyze(engine) -> None:
+    """Give PostgreSQL the statistics of the rows just loaded, as its autovacuum would within a
+    minute or so of a bulk load: without them it plans for empty tables (nested loops over
+    thousands of rows) and the measurements would be of that minute, not of a running service."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
 
 
 def add_actions(database_url: str, board_ids: list[int], actions: int, seed: int = 6) -> None:
@@ -85,6 +95,7 @@ def add_actions(database_url: str, board_ids: list[int], actions: int, seed: int
                 first = 1 + max(_action_numbers(session, board_id), default=0)
                 insert_actions(session, board_id, first, actions, areas, partners, LAST_MEETING,
                                rng)  # fmt: skip
+        analyze(engine)
     finally:
         engine.dispose()
 

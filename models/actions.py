@@ -3,9 +3,10 @@
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, event, false, func, or_
+from sqlalchemy import ColumnElement, and_, event, false, func, literal, or_, true
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
@@ -466,10 +467,78 @@ def rag_as_at(*, session: Session, board_id: int, at: datetime) -> dict[int, str
     return result
 
 
-def rag_moves_since(
-    *, session: Session, board_id: int, visibility: Visibility, at: datetime, limit: int = 20
-) -> tuple[list[tuple[Action, str]], int]:
-    """Actions that existed at `at` and whose RAG differs now, with the RAG they had then."""
+# The list `action_lists` adds, with `rag_at`: actions whose RAG differs from the one they had.
+MOVED = "moved"
+# How much of an action's issue and text a summary line reads (its title is their first line,
+# cut at 90 characters): long texts are not sent from the database only to be cut here.
+HEAD_TEXT = 400
+
+
+@dataclass(frozen=True)
+class ActionHead:
+    """What a summary line shows of an action: its reference, title texts and RAG."""
+
+    number: int
+    issue: str
+    action_text: str
+    rag: str
+    # Its RAG at the moment asked about ("none" if it had none then); "" if none was asked.
+    old_rag: str = ""
+
+    @property
+    def ref(self) -> str:
+        """The short reference people see and type, e.g. A-12."""
+        return f"A-{self.number}"
+
+
+@dataclass
+class ActionList:
+    """The first actions of one list, in reference order, and how many are on it in all."""
+
+    first: list[ActionHead] = dataclass_field(default_factory=list)
+    total: int = 0
+
+
+def action_lists(
+    *,
+    session: Session,
+    board_id: int,
+    visibility: Visibility,
+    filters: dict[str, ActionFilter],
+    rag_at: datetime | None = None,
+    limit: int = 10,
+) -> dict[str, ActionList]:
+    """The visible actions on each named list (its first `limit` and its size); with `rag_at`,
+    also the list `MOVED`: actions that existed then whose RAG has changed since. One query,
+    however many lists."""
+    flags = {name: and_(true(), *where.clauses()) for name, where in filters.items()}
+    old_rag = literal("")
+    joined = select(Action)
+    if rag_at is not None:
+        then = _rag_at(board_id, rag_at)
+        old_rag = func.coalesce(then.c.rag, Rag.NONE.value)
+        joined = joined.outerjoin(then, then.c.action_id == Action.id)
+        flags[MOVED] = and_(Action.created_at <= rag_at, old_rag != Action.rag)
+    texts = [func.substr(func.ltrim(column, " \t\r\n"), 1, HEAD_TEXT)
+             for column in (Action.issue, Action.action_text)]  # fmt: skip
+    marks = [flag.label(f"on_{i}") for i, flag in enumerate(flags.values())]
+    query = (
+        joined.with_only_columns(Action.number, *texts, Action.rag, old_rag, *marks)
+        .where(Action.board_id == board_id, visibility.clause(), or_(false(), *flags.values()))
+        .order_by(Action.number)
+    )
+    lists = {name: ActionList() for name in flags}
+    for number, issue, action_text, rag, old, *on in session.execute(query):
+        for found, is_on in zip(lists.values(), on, strict=True):
+            if is_on:
+                found.total += 1
+                if found.total <= limit:
+                    found.first.append(ActionHead(number, issue, action_text, rag, old))
+    return lists
+
+
+def _rag_at(board_id: int, at: datetime):
+    """Each action's RAG as last set at or before `at` (a subquery: action_id, rag)."""
     latest = (
         select(func.max(ActionChange.id).label("change_id"))
         .where(
@@ -478,27 +547,11 @@ def rag_moves_since(
         .group_by(ActionChange.action_id)
         .subquery()
     )
-    then = (
+    return (
         select(ActionChange.action_id, ActionChange.new_value.label("rag"))
         .join(latest, ActionChange.id == latest.c.change_id)
         .subquery()
     )
-    old_rag = func.coalesce(then.c.rag, Rag.NONE.value)
-    conditions = [
-        Action.board_id == board_id,
-        visibility.clause(),
-        Action.created_at <= at,
-        old_rag != Action.rag,
-    ]
-    base = select(Action, old_rag).outerjoin(then, then.c.action_id == Action.id)
-    total = session.exec(
-        select(func.count())
-        .select_from(Action)
-        .outerjoin(then, then.c.action_id == Action.id)
-        .where(*conditions)
-    ).one()
-    rows = session.exec(base.where(*conditions).order_by(Action.number).limit(limit))
-    return [(action, rag) for action, rag in rows], total
 
 
 def _set_leads(session: Session, action_id: int, partner_ids: Iterable[int], replace: bool = False):

@@ -9,7 +9,8 @@ deletes it, and installing again finds the same Board. An operator releasing a S
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, String, UniqueConstraint, true
+from sqlalchemy import Boolean, Column, String, UniqueConstraint, bindparam, true
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, select
 
 from models.columns import UTCDateTime
@@ -94,22 +95,28 @@ def bind(
     return binding
 
 
-def board_for(
-    *, session: Session, channel: str, workspace_id: str, team_id: str = ""
-) -> Board | None:
-    """The active Board bound to this workspace; None if unknown or inactive."""
-    query = (
-        select(Board)
-        .join(BoardWorkspace, BoardWorkspace.board_id == Board.id)
-        .where(
-            BoardWorkspace.channel == channel,
-            BoardWorkspace.workspace_id == workspace_id,
-            BoardWorkspace.team_id == team_id,
-            BoardWorkspace.active,
-            Board.active,
-        )
+def board_slug_for(
+    *, connection: Connection, channel: str, workspace_id: str, team_id: str = ""
+) -> str | None:
+    """The slug of the active Board bound to this workspace; None if unknown or inactive."""
+    values = {"channel": channel, "workspace_id": workspace_id, "team_id": team_id}
+    return connection.execute(_BOARD_SLUG_FOR, values).scalar()
+
+
+# Built once, and run without an ORM session: every request from a workspace not seen for a few
+# seconds asks it, and the session and the statement's building cost more than the query.
+_BOARD_SLUG_FOR = (
+    select(Board.slug)
+    .join(BoardWorkspace, BoardWorkspace.board_id == Board.id)
+    .where(
+        BoardWorkspace.channel == bindparam("channel"),
+        BoardWorkspace.workspace_id == bindparam("workspace_id"),
+        BoardWorkspace.team_id == bindparam("team_id"),
+        BoardWorkspace.active,
+        Board.active,
     )
-    return session.exec(query).first()
+    .limit(1)
+)
 
 
 def deactivate(

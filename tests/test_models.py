@@ -18,7 +18,16 @@ from sqlmodel import Session, SQLModel, func, select
 import handlers.register.actions
 from bot.config import Settings
 from bot.setup import ANNEX_B, PARTNERS, import_file
-from models.actions import EVERYTHING, get_action, rag_as_at, rag_moves_since, update_action
+from models.actions import (
+    EVERYTHING,
+    MOVED,
+    ActionFilter,
+    action_lists,
+    get_action,
+    list_actions,
+    rag_as_at,
+    update_action,
+)
 from models.boards import get_board, get_or_create_board
 from models.db import make_engine, session_scope
 from models.meetings import add_meeting, last_meeting, list_meetings, next_meeting
@@ -276,11 +285,35 @@ def test_rag_moves_since_compares_then_and_now(board_db):
     ask(board_db, COLP, "action update A-9 rag=red", now=meeting + timedelta(days=1))
     ask(board_db, COLP, "action update A-9 rag=amber", now=meeting + timedelta(days=2))
     with Session(board_db) as session:
-        moves, total = rag_moves_since(
-            session=session, board_id=bid, visibility=EVERYTHING, at=meeting
+        lists = action_lists(
+            session=session, board_id=bid, visibility=EVERYTHING, filters={}, rag_at=meeting
         )
-    assert total == 1  # A-9 went back to amber: no net move
-    assert [(a.number, old, a.rag) for a, old in moves] == [(1, "amber", "green")]
+    # A-9 went back to amber: no net move.
+    moved = lists[MOVED]
+    assert moved.total == 1
+    assert [(h.number, h.old_rag, h.rag) for h in moved.first] == [(1, "amber", "green")]
+
+
+def test_action_lists_give_each_lists_first_actions_and_size_from_one_query(board_db):
+    bid = board_id(board_db)
+    ask(board_db, COLP, "action update A-1 rag=red", now=IMPORTED_AT + timedelta(days=1))
+    wanted = {"red": ActionFilter(rag="red"), "open": ActionFilter(open_only=True)}
+    with Session(board_db) as session:
+        lists = action_lists(
+            session=session, board_id=bid, visibility=EVERYTHING, filters=wanted, limit=3
+        )
+
+        def numbers(where: ActionFilter) -> list[int]:
+            found, _ = list_actions(
+                session=session, board_id=bid, visibility=EVERYTHING, where=where
+            )
+            return [action.number for action in found]
+
+        red, open_ = numbers(wanted["red"]), numbers(wanted["open"])
+    assert 1 in red and len(open_) > 3
+    for name, expected in (("red", red), ("open", open_)):
+        assert lists[name].total == len(expected)
+        assert [h.number for h in lists[name].first] == expected[:3]
 
 
 # --- Meetings ----------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from models.hosting import install_board
 from models.people import list_members, save_member
 from models.slack_store import BOTS, INSTALLATIONS, OAUTH_STATES
 from models.tables import Board, Role
-from models.workspaces import SLACK, board_for, deactivate
+from models.workspaces import SLACK, board_slug_for, deactivate
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +143,13 @@ def workspace_boards(
     """(team id, enterprise id) -> the slug of the active Board bound to that workspace."""
 
     def look_up(team_id: str | None, enterprise_id: str | None) -> str | None:
-        with Session(reader(engine)) as session:
+        with reader(engine).connect() as connection:
             # An organisation-wide install is bound by its enterprise id.
             for workspace_id in filter(None, (team_id, enterprise_id)):
-                board = board_for(session=session, channel=SLACK, workspace_id=workspace_id)
-                if board is not None:
-                    return board.slug
+                slug = board_slug_for(connection=connection, channel=SLACK,
+                                      workspace_id=workspace_id)  # fmt: skip
+                if slug is not None:
+                    return slug
         return None
 
     def board_slug(team_id: str | None, enterprise_id: str | None) -> str | None:

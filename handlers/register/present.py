@@ -6,14 +6,14 @@ from handlers.cache import REGISTER_CACHE, register_key
 from handlers.context import Context
 from handlers.permissions import can_update, own_partner_ids
 from handlers.replies import Fact, Item
-from models.actions import areas_by_id, leads_of, strands_of
+from models.actions import ActionHead, areas_by_id, leads_of, strands_of
 from models.tables import Action, ActionChange, Rag
 
 TITLE_LENGTH = 90
 OPERATIONS = ("update", "done", "note")
 
 
-def action_title(action: Action) -> str:
+def action_title(action: Action | ActionHead) -> str:
     """A one-line title: the issue, or the first line of the action text."""
     text = action.issue or action.action_text or "(no description)"
     first = text.strip().splitlines()[0] if text.strip() else "(no description)"

@@ -14,20 +14,23 @@ from handlers.replies import Audience, Fact, Reply, Section
 from handlers.text.parsing import Args
 from handlers.text.vocab import RAG_LABELS
 from models.actions import (
+    MOVED,
     PUBLIC,
     ActionFilter,
+    ActionHead,
+    ActionList,
     RagTally,
     Visibility,
-    list_actions,
-    rag_moves_since,
+    action_lists,
     rag_tally,
 )
 from models.boards import list_areas
 from models.meetings import last_meeting
-from models.tables import Action, AreaSource, Meeting, Rag, Strand
+from models.tables import AreaSource, Meeting, Rag, Strand
 
 RAG_ORDER = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE, Rag.NONE)
 EXCEPTION_LIMIT = 10
+NEW, NOT_UPDATED = "New actions", "Not updated since the last meeting"
 SHORT_LABELS = {**RAG_LABELS, Rag.BLUE: "Blue"}
 
 
@@ -140,78 +143,47 @@ def _by_strand(tally: RagTally, total: int) -> Section:
 def _since_last_meeting(
     session: Session, ctx: Context, visibility: Visibility, meeting: Meeting | None
 ) -> list[Section]:
-    board_id = ctx.board.id
-    sections = []
-    if meeting is None:
+    since = meeting.starts_at if meeting is not None else None
+    wanted = {"Red": ActionFilter(rag=Rag.RED.value), "Overdue": ActionFilter(overdue_on=ctx.today)}
+    if since is not None:
+        wanted[NEW] = ActionFilter(created_after=since)
+        wanted[NOT_UPDATED] = ActionFilter(not_updated_since=since, open_only=True)
+    # Every list below, from one query.
+    lists = action_lists(session=session, board_id=ctx.board.id, visibility=visibility,
+                         filters=wanted, rag_at=since, limit=EXCEPTION_LIMIT)  # fmt: skip
+    if since is None:
         changes = Section("Since the last meeting")
         changes.lines.append("No previous meeting is recorded, so there is nothing to compare.")
     else:
-        changes = Section("Since the last meeting", facts=[Fact("Last meeting", meeting.starts_at)])
-        moves, moved = rag_moves_since(
-            session=session,
-            board_id=board_id,
-            visibility=visibility,
-            at=meeting.starts_at,
-            limit=EXCEPTION_LIMIT,
-        )
-        for action, old in moves:
+        changes = Section("Since the last meeting", facts=[Fact("Last meeting", since)])
+        moves = lists[MOVED]
+        for head in moves.first:
             changes.lines.append(
-                f"{action.ref} {_short_title(action)}: {SHORT_LABELS[Rag(old)]} → "
-                f"{SHORT_LABELS[Rag(action.rag)]}"
+                f"{head.ref} {_short_title(head)}: {SHORT_LABELS[Rag(head.old_rag)]} → "
+                f"{SHORT_LABELS[Rag(head.rag)]}"
             )
-        if moved > len(moves):
-            changes.lines.append(f"…and {moved - len(moves)} more rating changes.")
-        if not moved:
+        if moves.total > len(moves.first):
+            changes.lines.append(f"…and {moves.total - len(moves.first)} more rating changes.")
+        if not moves.total:
             changes.lines.append("No RAG ratings changed.")
-        _exception(
-            session,
-            ctx,
-            visibility,
-            changes,
-            "New actions",
-            ActionFilter(created_after=meeting.starts_at),
-        )
-    sections.append(changes)
+        _exception(changes, NEW, lists)
     exceptions = Section("Exceptions")
-    _exception(session, ctx, visibility, exceptions, "Red", ActionFilter(rag=Rag.RED.value))
-    _exception(session, ctx, visibility, exceptions, "Overdue", ActionFilter(overdue_on=ctx.today))
-    if meeting is not None:
-        _exception(
-            session,
-            ctx,
-            visibility,
-            exceptions,
-            "Not updated since the last meeting",
-            ActionFilter(not_updated_since=meeting.starts_at, open_only=True),
-        )
+    for label in ("Red", "Overdue", NOT_UPDATED):
+        _exception(exceptions, label, lists)
     if not exceptions.lines:
         exceptions.lines.append("None: nothing is red, overdue or left without an update.")
-    sections.append(exceptions)
-    return sections
+    return [changes, exceptions]
 
 
-def _exception(
-    session: Session,
-    ctx: Context,
-    visibility: Visibility,
-    section: Section,
-    label: str,
-    where: ActionFilter,
-) -> None:
-    actions, total = list_actions(
-        session=session,
-        board_id=ctx.board.id,
-        visibility=visibility,
-        where=where,
-        limit=EXCEPTION_LIMIT,
-    )
-    if not total:
+def _exception(section: Section, label: str, lists: dict[str, ActionList]) -> None:
+    found = lists.get(label)
+    if found is None or not found.total:
         return
-    refs = "; ".join(f"{a.ref} {_short_title(a)}" for a in actions)
-    more = f" …and {total - len(actions)} more" if total > len(actions) else ""
-    section.lines.append(f"{label} ({total}): {refs}{more}")
+    refs = "; ".join(f"{head.ref} {_short_title(head)}" for head in found.first)
+    more = f" …and {found.total - len(found.first)} more" if found.total > len(found.first) else ""
+    section.lines.append(f"{label} ({found.total}): {refs}{more}")
 
 
-def _short_title(action: Action) -> str:
+def _short_title(action: ActionHead) -> str:
     title = action_title(action)
     return title if len(title) <= 40 else title[:39].rstrip() + "…"
