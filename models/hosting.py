@@ -34,20 +34,20 @@ def install_board(
     team_id: str = "",
     enterprise_id: str = "",
 ) -> tuple[Board, bool]:
-    """The workspace's Board, found again (bound earlier, by an install or the operator, or by
-    `slug`) or made, then bound and active; returns (board, created). Installing again never
-    makes a second Board."""
+    """The workspace's Board, found again through its binding (made by an earlier install or by
+    the operator's `board bind`) or made, then bound and active; returns (board, created).
+    Installing again never makes a second Board; after the operator released the workspace
+    (`board unbind`), it gets a new one, never the released Board (which keeps `slug`)."""
     binding = find_binding(
         session=session, channel=channel, workspace_id=workspace_id, team_id=team_id
     )
-    board = (
-        session.get(Board, binding.board_id) if binding else get_board(session=session, slug=slug)
-    )
+    board = session.get(Board, binding.board_id) if binding else None
     created = board is None
     if board is None:
         board = get_or_create_board(
-            session=session, slug=slug, name=name, now=now, timezone=timezone
-        )
+            session=session, slug=_free_slug(session, slug), name=name, now=now,
+            timezone=timezone,
+        )  # fmt: skip
     binding = bind(session=session, board=board, channel=channel, workspace_id=workspace_id,
                    now=now, team_id=team_id, enterprise_id=enterprise_id)  # fmt: skip
     # The install knows the workspace's organisation; an operator's `board bind` only guessed it.
@@ -56,6 +56,15 @@ def install_board(
         session.add(binding)
         session.flush()
     return board, created
+
+
+def _free_slug(session: Session, slug: str) -> str:
+    """`slug`, or `slug-2`, `slug-3`... if a Board (one released from its workspace) has it."""
+    candidate, n = slug, 1
+    while get_board(session=session, slug=candidate) is not None:
+        n += 1
+        candidate = f"{slug}-{n}"
+    return candidate
 
 
 @dataclass(frozen=True)

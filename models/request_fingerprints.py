@@ -18,6 +18,9 @@ from models.db import make_engine
 from models.tables import SeenRequest
 
 _TABLE = SeenRequest.__table__
+# Connections kept for the replay record, and as many more at a busy moment: each request holds
+# one for a single statement.
+FINGERPRINT_POOL = 4
 
 
 def fingerprint_engine(engine: Engine) -> Engine:
@@ -29,19 +32,24 @@ def fingerprint_engine(engine: Engine) -> Engine:
     crash may lose the last fingerprints (reopening a replay window of seconds), never corrupt
     anything. Elsewhere (SQLite in memory), `engine` itself.
     """
-    url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "postgresql":
+        # The URL's own settings (its `options`, PGOPTIONS) stay as they are: this is a setting
+        # of the connection, made once it is open, not a replacement for the startup options.
+        own = make_engine(engine.url.render_as_string(hide_password=False),
+                          isolation_level="AUTOCOMMIT", pool_size=FINGERPRINT_POOL,
+                          max_overflow=FINGERPRINT_POOL)  # fmt: skip
         # Saves the wait for the WAL flush, most of the cost, on every request; the register's
         # own connections keep waiting for it.
-        return make_engine(url, isolation_level="AUTOCOMMIT",
-                           connect_args={"options": "-c synchronous_commit=off"})  # fmt: skip
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        setting = "SET synchronous_commit = off"
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        own = make_engine(engine.url.render_as_string(hide_password=False))
+        setting = "PRAGMA synchronous=NORMAL"
+    else:
         return engine
-    own = make_engine(url)
 
     @event.listens_for(own, "connect")
-    def _commit_without_fsync(dbapi_connection, _record) -> None:
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+    def _commit_without_waiting(dbapi_connection, _record) -> None:
+        dbapi_connection.execute(setting)
 
     return own
 

@@ -233,6 +233,16 @@ def test_an_unbound_slack_workspace_installing_again_does_not_get_the_board_back
         deactivate(session=session, channel=SLACK, workspace_id=ALPHA, now=NOW)
     assert main(["board", "unbind", ALPHA_SLUG, "--slack-team", ALPHA]) == 0
     assert slack_binding(two_boards, ALPHA) is None
+    # Released, the Board its own install made is not found again by its slug either: installing
+    # again makes a new Board, and the released one stays inactive with its members.
+    new_slug = slack_install(two_boards, ALPHA, "UALPHAAGAIN")
+    assert new_slug == f"{ALPHA_SLUG}-2"
+    with Session(two_boards) as session:
+        released = get_board(session=session, slug=ALPHA_SLUG)
+        assert not released.active
+        assert not find_member_by_identity(session=session, board_id=released.id,
+                                           channel=SLACK, external_id="UALPHAAGAIN")  # fmt: skip
+    assert slack_binding(two_boards, ALPHA) == (new_slug, True, "")
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,18 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, func, select
 
 from bot.slack.ids import EVENTS_PATH, SOC_COMMAND
-from models.request_fingerprints import forget_expired_fingerprints, remember_fingerprint
+from models.db import make_engine
+from models.request_fingerprints import (
+    fingerprint_engine,
+    forget_expired_fingerprints,
+    remember_fingerprint,
+)
 from models.tables import ActionChange, SeenRequest
-from tests.conftest import COLP
+from tests.conftest import COLP, PG_URL, fresh_postgres_database
 from tests.model_fixtures import EACH_KIND, database_of_kind
 from tests.slack_stub import BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, SlackStub, sign
 
@@ -210,3 +216,21 @@ def _wait_healthy(port: int, process: subprocess.Popen, timeout: float = 60) -> 
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"the server on port {port} did not become healthy")
+
+
+@pytest.mark.skipif(not PG_URL, reason="SOC_TEST_POSTGRES_URL is not set")
+def test_the_replay_records_connections_keep_the_urls_settings_and_skip_the_disk_wait():
+    with fresh_postgres_database() as url:
+        # A deployment whose tables are found through the URL's startup options.
+        engine = make_engine(url + "?options=-csearch_path%3Dpg_catalog,public")
+        fingerprints = fingerprint_engine(engine)
+        try:
+            with fingerprints.connect() as connection:
+                assert connection.execute(text("SHOW search_path")).scalar() == "pg_catalog,public"
+                assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
+            with engine.connect() as connection:
+                # The register's own commits still wait for the disk.
+                assert connection.execute(text("SHOW synchronous_commit")).scalar() == "on"
+        finally:
+            fingerprints.dispose()
+            engine.dispose()

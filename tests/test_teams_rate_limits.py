@@ -4,18 +4,22 @@ Two Boards in two tenants (sharing the deployment's app) are reminded by the wor
 through the Bot Connector stand-in; tenant A's connector answers 429.
 """
 
+import asyncio
 import io
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 from sqlmodel import Session, select
+from yarl import URL
 
 from bot.couriers import BoardCouriers
 from bot.senders.courier import RATE_LIMITED, retry_after
 from bot.senders.exactly_once import RESENT_LINE
 from bot.setup import ANNEX_B, PARTNERS, import_file
+from bot.teams.connector import ConnectorError, with_retries
 from bot.worker import tick_boards
 from handlers.meetings.rules import parse_meeting_rule
 from models.boards import get_board
@@ -206,3 +210,29 @@ def test_a_short_retry_after_is_waited_out_in_the_same_tick(two_tenants, setting
 def test_retry_after_reads_the_seconds_asked_for(headers, seconds):
     assert retry_after(headers) == seconds
     assert retry_after(headers, default=1) == (1 if seconds is None else seconds)
+
+
+@pytest.mark.parametrize(
+    ("first", "maybe_delivered"),
+    [(429, False), (503, True), (TimeoutError, True)],
+)
+def test_a_429_after_a_lost_try_is_not_taken_for_certainly_unsent(first, maybe_delivered):
+    request = aiohttp.RequestInfo(URL("http://connector.test/v3/conversations"), "POST", {})
+
+    def refusal(status: int, headers: dict) -> aiohttp.ClientResponseError:
+        return aiohttp.ClientResponseError(request, (), status=status, headers=headers)
+
+    answers = [refusal(429, {"Retry-After": "1"}) if first == 429 else
+               first() if first is TimeoutError else refusal(first, {}),
+               refusal(429, {"Retry-After": "120"})]  # fmt: skip
+
+    async def call():
+        raise answers.pop(0)
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    with pytest.raises(ConnectorError) as raised:
+        asyncio.run(with_retries(call, sleep=no_wait))
+    assert raised.value.status == 429 and raised.value.retry_after == 120
+    assert raised.value.maybe_delivered is maybe_delivered

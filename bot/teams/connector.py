@@ -25,13 +25,21 @@ BACKOFF = 0.5
 
 class ConnectorError(Exception):
     """A connector call that failed: `retryable` if trying again later may work; `retry_after`:
-    the seconds a last 429 asked for (None if it named none, or the failure was not a 429)."""
+    the seconds a last 429 asked for (None if it named none, or the failure was not a 429);
+    `maybe_delivered`: an earlier try was lost on the way back (a timeout, a dropped link, a
+    5xx), so Teams may have taken it."""
 
     def __init__(
-        self, status: int, retryable: bool, message: str, retry_after: float | None = None
+        self,
+        status: int,
+        retryable: bool,
+        message: str,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(message)
         self.status, self.retryable, self.retry_after = status, retryable, retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 def is_retryable(status: int) -> bool:
@@ -46,6 +54,7 @@ async def with_retries(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run `call`, waiting out 429 (its Retry-After) and backing off after 5xx and lost links."""
+    uncertain = False  # whether an earlier try may have reached Teams
     for attempt in range(1, attempts + 1):
         try:
             return await call()
@@ -53,16 +62,18 @@ async def with_retries(
             status = error.status
             wait = retry_after(error.headers) if status == 429 else None
             if not is_retryable(status) or attempt == attempts:
-                raise ConnectorError(status, is_retryable(status), f"HTTP {status}",
-                                     wait) from error  # fmt: skip
+                raise ConnectorError(status, is_retryable(status), f"HTTP {status}", wait,
+                                     uncertain) from error  # fmt: skip
             if wait is not None and wait > MAX_WAIT:
                 message = f"HTTP {status}, retry after {wait:.0f} s"
-                raise ConnectorError(status, True, message, wait) from error
+                raise ConnectorError(status, True, message, wait, uncertain) from error
             delay = wait if wait is not None else BACKOFF * 2 ** (attempt - 1)
+            uncertain = uncertain or status >= 500
         except (aiohttp.ClientConnectionError, TimeoutError) as error:
             if attempt == attempts:
-                raise ConnectorError(0, True, type(error).__name__) from error
+                raise ConnectorError(0, True, type(error).__name__, None, True) from error
             delay = BACKOFF * 2 ** (attempt - 1)
+            uncertain = True
         log.info("connector call failed (attempt %s of %s); retrying in %.1f s",
                  attempt, attempts, delay)  # fmt: skip
         await sleep(delay)

@@ -200,8 +200,9 @@ class TeamsCourier:
                 log.warning("Teams asked tenant %s's messages to wait %gs: they go out on a "
                             "later tick", tenant or "(none)", error.retry_after)  # fmt: skip
             pause.start(error.retry_after)
-        if error.status == 429:
-            # Refused, so certainly not sent: its retry needs no "you may have this twice".
+        if error.status == 429 and not error.maybe_delivered:
+            # Refused at its only try, so certainly not sent: its retry needs no "you may have
+            # this twice" (an earlier try lost on the way back may have been delivered).
             return Result(RETRY, error=f"{RATE_LIMITED}: {error}")
         return Result(RETRY if error.retryable else FAILED, error=str(error))
 
