@@ -427,24 +427,6 @@ def rag_tally(*, session: Session, board_id: int, visibility: Visibility) -> Rag
     return RagTally(dict(totals), dict(by_area), dict(by_strand), with_strand, hidden)
 
 
-def rag_counts(
-    *,
-    session: Session,
-    board_id: int,
-    visibility: Visibility,
-    by: str | None = None,
-) -> dict[tuple[object, str], int]:
-    """Counts of actions per (group, RAG), grouped by None, "area" or "strand"."""
-    tally = rag_tally(session=session, board_id=board_id, visibility=visibility)
-    if by is None:
-        return {(None, rag): n for rag, n in tally.totals.items()}
-    if by == "area":
-        return dict(tally.by_area)
-    if by == "strand":
-        return dict(tally.by_strand)
-    raise ValueError(f"unknown grouping: {by}")
-
-
 def rag_as_at(*, session: Session, board_id: int, at: datetime) -> dict[int, str]:
     """Each action's RAG at `at`, rebuilt from the history (absent if not yet created)."""
     created = select(ActionChange.action_id).where(

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from bot.files.chart import WIDTH_INCHES, draw_chart, render_png
 from handlers.reports.snapshot import chart_data, take_snapshot
-from models.actions import EVERYTHING, PUBLIC, areas_by_id, rag_as_at, rag_counts
+from models.actions import EVERYTHING, PUBLIC, areas_by_id, rag_as_at, rag_tally
 from models.boards import get_board, get_or_create_board
 from tests.conftest import LONDON, NOW
 from tests.file_fixtures import png_size
@@ -28,7 +28,7 @@ def register_by_area(engine, settings, visibility) -> dict[str, dict[str, int]]:
     with Session(engine) as session:
         board = get_board(session=session, slug=settings.board_slug)
         names = {i: a.name for i, a in areas_by_id(session=session, board_id=board.id).items()}
-        counts = rag_counts(session=session, board_id=board.id, visibility=visibility, by="area")
+        counts = rag_tally(session=session, board_id=board.id, visibility=visibility).by_area
     result: dict[str, dict[str, int]] = {}
     for (area_id, rag), n in counts.items():
         result.setdefault(names[area_id], {})[rag] = n

@@ -13,7 +13,7 @@ from bot.slack.install import install_workspace_board, installation_store
 from bot.slack.server import create_wsgi_app
 from bot.workspace_memory import SECONDS, WorkspaceMemory
 from handlers.cache import ENTRY_OVERHEAD, VersionedCache, register_key
-from models.actions import EVERYTHING, PUBLIC, rag_counts, strands_of
+from models.actions import EVERYTHING, PUBLIC, rag_tally, strands_of
 from models.boards import get_board
 from models.db import make_engine, session_scope
 from models.migrate import upgrade
@@ -183,8 +183,8 @@ def test_rag_by_strand_counts_each_strand_of_each_visible_action(db_url, visibil
             for action in actions:
                 for strand in strands.get(action.id, []):
                     expected[(strand, action.rag)] = expected.get((strand, action.rag), 0) + 1
-            counted = rag_counts(session=session, board_id=board.id, visibility=visibility,
-                                 by="strand")  # fmt: skip
+            tally = rag_tally(session=session, board_id=board.id, visibility=visibility)
+            counted = tally.by_strand
         assert counted == expected and sum(expected.values()) > 0
     finally:
         engine.dispose()

@@ -17,7 +17,7 @@ from handlers.permissions import (
     visibility_for,
 )
 from handlers.personal_data import ALLOW_OPTION, Finding, record_allowed, screen, take_override
-from handlers.register.present import action_items, history_facts
+from handlers.register.present import action_items, area_names, history_facts
 from handlers.replies import Operation, Page, Reply, Section
 from handlers.text.dates import DateParseError, parse_user_date
 from handlers.text.parsing import Args, clean
@@ -32,7 +32,6 @@ from handlers.text.vocab import (
 from models.actions import (
     ActionFilter,
     Visibility,
-    areas_by_id,
     create_action,
     get_action,
     history_of,
@@ -179,7 +178,7 @@ def show_action(session: Session, ctx: Context, ref_text: str) -> Reply:
     """One action in full, with its recent history."""
     action = _readable_action(session, ctx, ref_text)
     item = action_items(session, ctx, [action], full=True)[0]
-    areas = {k: v.name for k, v in areas_by_id(session=session, board_id=ctx.board.id).items()}
+    areas = area_names(session, ctx)
     recent = history_of(session=session, action_id=action.id, limit=5)
     section = Section(
         "Recent history", facts=history_facts(recent, areas, _partner_names(session, ctx))
@@ -198,7 +197,7 @@ def history(session: Session, ctx: Context, args: Args) -> Reply:
     if len(args.words) != 1:
         raise CommandError("Which action?", "Usage: `action history A-12`.")
     action = _readable_action(session, ctx, args.words[0])
-    areas = {k: v.name for k, v in areas_by_id(session=session, board_id=ctx.board.id).items()}
+    areas = area_names(session, ctx)
     changes = history_of(session=session, action_id=action.id, limit=50)
     return Reply(
         title=f"History of {action.ref}",

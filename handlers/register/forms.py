@@ -17,9 +17,10 @@ from handlers.errors import CommandError
 from handlers.permissions import is_admin, require_admin
 from handlers.register import actions
 from handlers.register.actions import ChangedMeanwhile, parse_fields, show_action, writable_action
+from handlers.register.present import area_names
 from handlers.replies import Reply, error_reply
 from handlers.text.parsing import Args, clean
-from models.actions import areas_by_id, leads_of, strands_of
+from models.actions import leads_of, strands_of
 from models.boards import list_areas
 from models.people import list_partners
 from models.tables import Action, Rag
@@ -225,7 +226,7 @@ def _options(
     session: Session, ctx: Context, values: dict[str, object], current: dict[str, object]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The changed values as command options, each checked by the command's own parser."""
-    areas = {a.id: a.name for a in areas_by_id(session=session, board_id=ctx.board.id).values()}
+    areas = area_names(session, ctx)
     partners = {p.id: p.name for p in list_partners(session=session, board_id=ctx.board.id)}
     options: dict[str, str] = {}
     errors: dict[str, str] = {}
